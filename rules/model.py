@@ -1,0 +1,281 @@
+"""Typed values of the decision layer. Imports nothing from the project.
+
+``Message`` → ``Analysis`` → (with ``Spread`` and active periods) → ``Verdict``.
+The rule model (``Rule``, ``Condition`` …) is separate from YAML parsing (``rules.loader``).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+class Level(enum.IntEnum):
+    """预警等级. Ordered so that ``max()`` picks the most severe."""
+
+    NONE = 0
+    BLUE = 1
+    YELLOW = 2
+    RED = 3
+
+    @classmethod
+    def parse(cls, text: str) -> Level:
+        return cls[text.strip().upper()]
+
+    @property
+    def label(self) -> str:
+        return {Level.NONE: "无", Level.BLUE: "蓝色", Level.YELLOW: "黄色", Level.RED: "红色"}[self]
+
+    def raised(self, steps: int) -> Level:
+        """One step up per ``steps``, capped at red; NONE never rises (nothing matched)."""
+        if self is Level.NONE or steps <= 0:
+            return self
+        return Level(min(int(Level.RED), int(self) + steps))
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+SOURCES: tuple[str, ...] = (
+    "weibo", "douyin", "kuaishou", "wechat", "toutiao", "bilibili", "zhihu", "tieba",
+    "forum", "news", "board", "complaint", "hotline", "grid", "overseas", "other",
+)
+
+
+# ---------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str | None = None
+    id: str | None = None
+    followers: int | None = None
+    verified: bool | None = None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    reposts: int = 0
+    comments: int = 0
+    likes: int = 0
+    views: int = 0
+
+
+@dataclass(frozen=True)
+class Message:
+    """舆情信息: one inbound post, article or complaint (DESIGN's inbound format)."""
+
+    id: str
+    source: str
+    text: str
+    title: str = ""
+    url: str | None = None
+    author: Author | None = None
+    published_at: datetime | None = None  # always timezone-aware
+    region: str | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+
+    @property
+    def body(self) -> str:
+        """Title and text together: what the rules read."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+
+def content_hash(source: str, title: str, text: str) -> str:
+    """Stable id for messages that arrive without one."""
+    digest = hashlib.sha256(f"{source}\x00{title}\x00{text}".encode()).hexdigest()
+    return f"sha256-{digest[:32]}"
+
+
+# ---------------------------------------------------------------- analysis
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    """A rule keyword found as a whole word, with character offsets into ``Message.body``."""
+
+    word: str
+    positions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    message: Message
+    hits: tuple[KeywordHit, ...] = ()
+
+    @property
+    def words(self) -> frozenset[str]:
+        return frozenset(h.word for h in self.hits)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """扩散 of the story a message belongs to. A lone message is one platform, one author."""
+
+    messages: int = 1
+    platforms: int = 1
+    authors: int = 1
+    reposts: int = 0
+    comments: int = 0
+    likes: int = 0
+    views: int = 0
+    max_followers: int = 0
+    growth: float = 0.0  # messages per hour
+
+    @classmethod
+    def of_message(cls, message: Message) -> Spread:
+        m = message.metrics
+        followers = message.author.followers if message.author and message.author.followers else 0
+        return cls(reposts=m.reposts, comments=m.comments, likes=m.likes, views=m.views,
+                   max_followers=followers)
+
+
+@dataclass(frozen=True)
+class ActivePeriod:
+    """A sensitive period (敏感时期) in force at evaluation time."""
+
+    name: str
+    raise_by: int
+
+
+# ---------------------------------------------------------------- rule model
+
+
+@dataclass(frozen=True)
+class Location:
+    path: str
+    line: int  # 1-based
+    column: int  # 1-based
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+SPREAD_FIELDS: tuple[str, ...] = (
+    "messages", "platforms", "authors", "reposts", "comments", "likes", "views", "max_followers", "growth",
+)
+COMPARATORS: tuple[str, ...] = (">=", "<=", "==", "!=", ">", "<")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``reposts: ">= 100"`` → Comparison("reposts", ">=", 100)."""
+
+    field: str
+    op: str
+    value: float
+
+    def holds(self, actual: float) -> bool:
+        return {
+            ">=": actual >= self.value, "<=": actual <= self.value, "==": actual == self.value,
+            "!=": actual != self.value, ">": actual > self.value, "<": actual < self.value,
+        }[self.op]
+
+    def __str__(self) -> str:
+        value = int(self.value) if float(self.value).is_integer() else self.value
+        return f"{self.field} {self.op} {value}"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One entry of ``all``/``any``/``none``: a named keyword set or a literal word.
+
+    A term is present when any of its ``words`` occurs as a whole word.
+    """
+
+    name: str
+    words: frozenset[str]
+    is_set: bool
+
+
+@dataclass(frozen=True)
+class Condition:
+    all: tuple[Term, ...] = ()
+    any: tuple[Term, ...] = ()
+    none: tuple[Term, ...] = ()
+    sources: frozenset[str] = frozenset()  # empty: any source
+    spread: tuple[Comparison, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleTest:
+    """A sample message in a rule file with the level (and category) it must get."""
+
+    message: Message
+    expect: Level
+    location: Location
+    expect_category: str | None = None
+    at: datetime | None = None  # evaluation time, for period tests
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    level: Level
+    when: Condition
+    location: Location
+    category: str = ""
+    raise_in_period: bool = False
+    notify: tuple[str, ...] = ()
+    enabled: bool = True
+    expires: date | None = None
+    tests: tuple[RuleTest, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Every rule of the rules folder, validated. Swapped in whole on reload."""
+
+    rules: tuple[Rule, ...]
+    keyword_sets: dict[str, frozenset[str]] = field(default_factory=dict)
+    version: str = ""  # content digest of the files it was built from
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Every word any rule can look for: the analyzer adds them to jieba's dictionary."""
+        found: set[str] = set()
+        for rule in self.rules:
+            for term in (*rule.when.all, *rule.when.any, *rule.when.none):
+                found |= term.words
+        return frozenset(found)
+
+
+# ---------------------------------------------------------------- verdict
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    rule_id: str
+    title: str
+    category: str
+    base_level: Level
+    level: Level  # after a sensitive-period raise
+    notify: tuple[str, ...]
+    location: Location
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the rules decided for one message (or incident) at one time."""
+
+    level: Level
+    matches: tuple[RuleMatch, ...] = ()
+    period: str | None = None
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def top(self) -> RuleMatch | None:
+        """The match that set the level (first in rule order among the highest)."""
+        best = [m for m in self.matches if m.level == self.level]
+        return best[0] if best else None
+
+    @property
+    def teams(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for m in self.matches:
+            for team in m.notify:
+                seen.setdefault(team, None)
+        return tuple(seen)
