@@ -208,6 +208,7 @@ class RuleTest:
     location: Location
     expect_category: str | None = None
     at: datetime | None = None  # evaluation time, for period tests
+    expect_rule: str | None = None  # file-level tests: this rule id must be among the matches
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,7 @@ class RuleSet:
     rules: tuple[Rule, ...]
     keyword_sets: dict[str, frozenset[str]] = field(default_factory=dict)
     version: str = ""  # content digest of the files it was built from
+    tests: tuple[RuleTest, ...] = ()  # file-level tests, run against the whole set
 
     @property
     def words(self) -> frozenset[str]:

@@ -1,0 +1,206 @@
+"""``yuqing``: the daemon and the tools IT staff and duty officers use. Every command takes -c CONFIG."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import structlog
+
+from daemon import logs
+from daemon.clock import SystemClock, local
+from daemon.config import Config, InboxSpec, config_path, load_config
+from daemon.ingest import FileRejected, parse_file
+from daemon.notifyconf import load_notify
+from rules.errors import ConfigError, Problem
+
+log = structlog.get_logger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    logs.setup(level=10 if getattr(args, "verbose", False) else 20)
+    handler = COMMANDS[args.command]
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        _print_problems(exc.problems, sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", help="config file (default: $YUQING_CONFIG or /etc/yuqing/config.yaml)")
+    parser = argparse.ArgumentParser(prog="yuqing", description="舆情哨兵 yuqing-sentinel", parents=[common])
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", parents=[common], help="run the daemon")
+    run.add_argument("--once", action="store_true", help="handle everything pending, then exit")
+    sub.add_parser("check", parents=[common], help="validate config, rules, periods and notify; run rule tests")
+    explain = sub.add_parser("explain", parents=[common], help="evaluate message files without side effects")
+    explain.add_argument("files", nargs="+", type=Path)
+    explain.add_argument("--verbose", action="store_true")
+    incidents = sub.add_parser("incidents", parents=[common], help="the incident register")
+    incidents.add_argument("--open", action="store_true")
+    incidents.add_argument("--json", action="store_true")
+    for name, helptext in (("ack", "acknowledge (确认) an incident"), ("resolve", "resolve (处置) an incident")):
+        cmd = sub.add_parser(name, parents=[common], help=helptext)
+        cmd.add_argument("id")
+        cmd.add_argument("--by", required=True, help="who (a person key of notify.yaml or a name)")
+        cmd.add_argument("--note", default="")
+    status = sub.add_parser("status", parents=[common], help="queues, open incidents, timers, outbox")
+    status.add_argument("--json", action="store_true")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(config_path(args.config))
+
+
+def _print_problems(problems: Sequence[Problem], out: TextIO) -> None:
+    for problem in problems:
+        print(problem, file=out)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from daemon.service import Service
+
+    return Service(_config(args), once=args.once).run()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from daemon.rulebook import build_rulebook, new_analyzer
+    from rules.ruletests import format_table, run_rule_tests
+
+    path = config_path(args.config)
+    problems: list[Problem] = []
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        _print_problems(exc.problems, sys.stdout)
+        return 1
+    try:
+        load_notify(config.notify, env=os.environ)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    try:
+        analyzer = new_analyzer(config)
+        rulebook = build_rulebook(config, analyzer)
+    except ConfigError as exc:
+        _print_problems([*problems, *exc.problems], sys.stdout)
+        return 1
+    problems.extend(rulebook.warnings)
+    _print_problems(problems, sys.stdout)
+    results = run_rule_tests(rulebook.ruleset, rulebook.engine, analyzer, rulebook.calendar.active,
+                             SystemClock().now())
+    if results:
+        print(format_table(results))
+    failed = [r for r in results if not r.passed]
+    errors = [p for p in problems if p.severity == "error"]
+    print(f"{path}: {len(rulebook.ruleset.rules)} rules, {len(results)} rule tests, {len(failed)} failed,"
+          f" {len(errors)} errors, {len(problems) - len(errors)} warnings")
+    return 1 if failed or errors else 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from daemon.rulebook import build_rulebook, new_analyzer
+
+    config = _config(args)
+    analyzer = new_analyzer(config)
+    rulebook = build_rulebook(config, analyzer)
+    now = SystemClock().now()
+    status = 0
+    for file in args.files:
+        spec = InboxSpec(file.parent, source=config.inboxes[0].source if config.inboxes else None)
+        try:
+            parsed = parse_file(file, spec, config.max_file_bytes)
+        except (FileRejected, OSError) as exc:
+            print(f"{file}: error: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        for problem in parsed.errors:
+            print(f"{file}: error: {problem}", file=sys.stderr)
+            status = 1
+        for message in parsed.messages:
+            analysis, verdict = rulebook.evaluate(analyzer, message, now)
+            print(json.dumps({
+                "id": message.id, "level": str(verdict.level),
+                "rules": [m.rule_id for m in verdict.matches],
+                "keywords": {h.word: list(h.positions) for h in analysis.hits},
+                "period": verdict.period, "reasons": list(verdict.reasons),
+            }, ensure_ascii=False))
+    rulebook.close()
+    return status
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    from daemon import incidents
+    from daemon.store import Store
+
+    store = Store(_config(args).database)
+    for incident in incidents.listing(store, open_only=args.open):
+        if args.json:
+            print(json.dumps({"id": incident.id, "level": str(incident.level), "status": incident.status,
+                              "title": incident.title, "category": incident.category,
+                              "opened_at": incident.opened_at.isoformat(),
+                              "acked_by": incident.acked_by}, ensure_ascii=False))
+        else:
+            opened = local(incident.opened_at).strftime("%Y-%m-%d %H:%M")
+            print(f"{incident.id}  {incident.level.label}  {incident.status:<12}  {opened}  {incident.title}")
+    return 0
+
+
+def _change(args: argparse.Namespace, action: str) -> int:
+    from daemon import incidents
+    from daemon.store import Store
+
+    store = Store(_config(args).database)
+    fn = incidents.acknowledge if action == "ack" else incidents.resolve
+    try:
+        incident = fn(store, args.id, args.by, SystemClock().now(), args.note)
+    except incidents.IncidentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{incident.id}: {incident.status} by {args.by}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from daemon.store import Store
+
+    config = _config(args)
+    store = Store(config.database)
+    counts: dict[str, object] = dict(store.counts())
+    counts["inbox_backlog"] = sum(
+        1 for spec in config.inboxes if spec.path.is_dir() for p in spec.path.iterdir() if p.is_file())
+    errors = store.query("SELECT at, channel, last_error FROM outbox WHERE last_error IS NOT NULL"
+                         " ORDER BY next_attempt_at DESC LIMIT 5")
+    counts["last_errors"] = [f"{r['channel']}: {r['last_error']}" for r in errors]
+    if args.json:
+        print(json.dumps(counts, ensure_ascii=False))
+    else:
+        for key, value in counts.items():
+            print(f"{key:<16} {value}")
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run, "check": cmd_check, "explain": cmd_explain, "incidents": cmd_incidents,
+    "ack": lambda a: _change(a, "ack"), "resolve": lambda a: _change(a, "resolve"), "status": cmd_status,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""The one owner of SQLite state: messages, incidents, timers, outbox, deliveries, audit log.
+
+WAL mode so the delivery thread and the CLI read while the service writes. Every effect is recorded
+in the same transaction as the state change that caused it, so a restart repeats nothing already done.
+Times are stored as UNIX seconds (REAL), UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY, inbox TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL,
+    status TEXT NOT NULL, records INTEGER NOT NULL, reason TEXT, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY, hash TEXT NOT NULL, source TEXT NOT NULL, data TEXT NOT NULL,
+    received_at REAL NOT NULL, updated_at REAL NOT NULL, file TEXT, level TEXT NOT NULL,
+    verdict TEXT NOT NULL, incident_id TEXT);
+CREATE INDEX IF NOT EXISTS messages_hash ON messages (hash);
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY, level TEXT NOT NULL, status TEXT NOT NULL, title TEXT NOT NULL,
+    category TEXT NOT NULL, teams TEXT NOT NULL, opened_at REAL NOT NULL, level_at REAL NOT NULL,
+    deadline_at REAL, acked_at REAL, acked_by TEXT, resolved_at REAL, first_message TEXT NOT NULL,
+    alert TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS incidents_status ON incidents (status);
+CREATE TABLE IF NOT EXISTS timers (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, incident_id TEXT, level TEXT, step INTEGER,
+    round INTEGER NOT NULL DEFAULT 0, due_at REAL NOT NULL, fired_at REAL, outcome TEXT,
+    UNIQUE (kind, incident_id, level, step, round));
+CREATE INDEX IF NOT EXISTS timers_due ON timers (fired_at, due_at);
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY, incident_id TEXT, channel TEXT NOT NULL, recipients TEXT NOT NULL,
+    title TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL, last_error TEXT, created_at REAL NOT NULL, sent_at REAL);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, next_attempt_at);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY, notification_id TEXT NOT NULL, at REAL NOT NULL, outcome TEXT NOT NULL,
+    detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS digest_items (
+    id INTEGER PRIMARY KEY, incident_id TEXT NOT NULL, step INTEGER NOT NULL, added_at REAL NOT NULL,
+    sent_at REAL, UNIQUE (incident_id, step));
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY, at REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    incident_id TEXT, detail TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: str
+    hash: str
+    level: str
+    incident_id: str | None
+
+
+class Store:
+    """A connection per thread; ``transaction()`` is the only way to write."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self.transaction() as db:
+            db.executescript(SCHEMA)
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # ---------------------------------------------------------------- reads
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        return list(self.db.execute(sql, params))
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.db.execute(sql, params).fetchone()
+        return row
+
+    def find_message(self, message_id: str, content_hash: str) -> StoredMessage | None:
+        """A message already seen under this id, or with the same content under another id."""
+        row = self.one("SELECT id, hash, level, incident_id FROM messages WHERE id = ?", (message_id,))
+        if row is None:
+            row = self.one("SELECT id, hash, level, incident_id FROM messages WHERE hash = ? LIMIT 1",
+                           (content_hash,))
+        return None if row is None else StoredMessage(row["id"], row["hash"], row["level"], row["incident_id"])
+
+    def next_incident_number(self, db: sqlite3.Connection, day: str) -> int:
+        key = f"incident_seq:{day}"
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        number = int(row["value"]) + 1 if row else 1
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(number)))
+        return number
+
+    def counts(self) -> dict[str, int]:
+        """Figures for `yuqing status`."""
+        def count(sql: str) -> int:
+            row = self.one(sql)
+            return int(row[0]) if row else 0
+
+        return {
+            "messages": count("SELECT count(*) FROM messages"),
+            "incidents_open": count("SELECT count(*) FROM incidents WHERE status != 'resolved'"),
+            "timers_pending": count("SELECT count(*) FROM timers WHERE fired_at IS NULL"),
+            "outbox_pending": count("SELECT count(*) FROM outbox WHERE status = 'pending'"),
+            "outbox_failed": count("SELECT count(*) FROM outbox WHERE status = 'failed'"),
+            "files_failed": count("SELECT count(*) FROM files WHERE status = 'failed'"),
+        }
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def loads(text: str) -> Any:
+    return json.loads(text)
