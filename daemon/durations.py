@@ -1,4 +1,4 @@
-"""Durations as written in config files: ``30s``, ``15m``, ``2h``, ``5d``, ``1h30m``; a bare number is seconds."""
+"""Durations as written in config: ``30s``, ``15m``, ``2h``, ``5d``, ``1h30m``; bare numbers are seconds."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class DurationError(ValueError):
 
 
 def parse_duration(text: str) -> timedelta:
-    """``"1h30m"`` → 90 minutes. Units go from largest to smallest, each at most once, as people write them."""
+    """``"1h30m"`` → 90 minutes. Units go from largest to smallest, each at most once, as people write."""
     cleaned = str(text).strip()
     if cleaned.isdigit() and cleaned.isascii():
         return timedelta(seconds=int(cleaned))

@@ -71,8 +71,8 @@ class Store:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self.db.executescript(SCHEMA)  # executescript commits on its own: not inside transaction()
         with self.transaction() as db:
-            db.executescript(SCHEMA)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     @property

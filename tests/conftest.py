@@ -1,0 +1,101 @@
+"""Shared fixtures: real local servers (SMTP, HTTP) on 127.0.0.1 with free ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+# jieba builds a 9 MB cache on first use; share it across the test session instead of /tmp.
+CACHE_DIR = Path(__file__).resolve().parent.parent / ".pytest_cache" / "jieba"
+os.environ.setdefault("YUQING_CACHE_DIR", str(CACHE_DIR))
+
+
+@dataclass
+class SmtpSink:
+    host: str
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        with self.arrived:
+            self.messages.append(parsed)
+            self.recipients.append(list(envelope.rcpt_tos))
+            self.arrived.notify_all()
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpSink]:
+    sink = SmtpSink("127.0.0.1", 0)
+    controller = Controller(sink, hostname="127.0.0.1", port=0)
+    controller.start()
+    sink.port = controller.server.sockets[0].getsockname()[1]
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@dataclass
+class HttpSink:
+    url: str
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)  # answers to give in order; then 200
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.requests) >= count, timeout=timeout)
+
+
+@pytest.fixture
+def http_server() -> Iterator[HttpSink]:
+    sink = HttpSink("")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with sink.arrived:
+                status = sink.statuses.pop(0) if sink.statuses else 200
+                if status == 200:
+                    try:
+                        payload: Any = json.loads(body)
+                    except ValueError:
+                        payload = body.decode("utf-8", "replace")
+                    sink.requests.append({"path": self.path, "headers": dict(self.headers), "json": payload})
+                    sink.arrived.notify_all()
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    sink.url = f"127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield sink
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,135 @@
+"""Inbound files: encodings, JSON / JSONL, partial failures, quarantine, claiming."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from daemon.config import InboxSpec
+from daemon.ingest import FileRejected, Inbox, decode, parse_file
+
+AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+LIMIT = 1024 * 1024
+
+
+def inbox(tmp_path: Path, source: str | None = "grid") -> Inbox:
+    box = Inbox(InboxSpec(tmp_path / "inbox", source=source, region="青川县"))
+    box.prepare()
+    return box
+
+
+def test_gbk_and_bom_files_decode_without_mojibake(tmp_path: Path) -> None:
+    text = '{"source": "hotline", "text": "河湾村拆迁补偿款至今未发放"}'
+    for name, data in (("gbk.json", text.encode("gbk")), ("gb18030.json", text.encode("gb18030")),
+                       ("bom.json", b"\xef\xbb\xbf" + text.encode())):
+        path = tmp_path / name
+        path.write_bytes(data)
+        parsed = parse_file(path, InboxSpec(tmp_path), LIMIT)
+        assert parsed.messages[0].text == "河湾村拆迁补偿款至今未发放", name
+
+
+def test_list_and_jsonl_with_bad_records_keep_the_good_ones(tmp_path: Path) -> None:
+    spec = InboxSpec(tmp_path, source="grid", region="青川县")
+    listing = tmp_path / "a.json"
+    listing.write_text(json.dumps([{"text": "第一条"}, {"title": "无正文"}, {"text": "第三条", "source": "Weibo"}],
+                                  ensure_ascii=False), encoding="utf-8")
+    parsed = parse_file(listing, spec, LIMIT)
+    assert [m.text for m in parsed.messages] == ["第一条", "第三条"]
+    assert [m.source for m in parsed.messages] == ["grid", "weibo"]
+    assert parsed.messages[0].region == "青川县"
+    assert len(parsed.errors) == 1
+    assert parsed.errors[0].startswith("record 2:")
+
+    lines = tmp_path / "b.jsonl"
+    lines.write_text('{"text": "好的"}\n\n{"text": \n[1, 2]\n', encoding="utf-8")
+    parsed = parse_file(lines, spec, LIMIT)
+    assert [m.text for m in parsed.messages] == ["好的"]
+    assert [e.split(":")[0] for e in parsed.errors] == ["line 3", "line 4"]
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b'{"text": "x"', "invalid JSON at line 1"),
+    (b"\x00\x01\x02binary", "binary content"),
+    (b"\xff\xfe\xfa\xfb\x80\x81", "not UTF-8 or GB18030"),
+    (b"[]", "no messages in file"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
+])
+def test_unusable_files_are_rejected_with_a_reason(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "x.json"
+    path.write_bytes(content)
+    with pytest.raises(FileRejected, match=reason):
+        parse_file(path, InboxSpec(tmp_path, source="grid"), LIMIT)
+
+
+def test_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"text": "长" * 2000}, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(FileRejected, match="over the limit of 1000"):
+        parse_file(path, InboxSpec(tmp_path, source="grid"), 1000)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(data=st.one_of(st.binary(max_size=400),
+                      st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                                   lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c,
+                                                                                      max_size=4),
+                                   max_leaves=20).map(lambda v: json.dumps(v).encode())))
+def test_junk_never_escapes_as_anything_but_a_rejection(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "junk.json"
+    path.write_bytes(data)
+    try:
+        parsed = parse_file(path, InboxSpec(tmp_path, source="grid"), LIMIT)
+    except FileRejected:
+        return
+    assert parsed.messages or parsed.errors
+
+
+def test_claim_is_exclusive_and_moves_are_atomic(tmp_path: Path) -> None:
+    box = inbox(tmp_path)
+    (box.path / "m.json").write_text('{"text": "x"}', encoding="utf-8")
+    os.utime(box.path / "m.json", (0, 0))
+    assert box.ready() == ["m.json"]
+    claimed = box.claim("m.json")
+    assert claimed == box.processing / "m.json"
+    assert box.claim("m.json") is None  # the loser of the race gets nothing
+    assert box.leftovers() == [claimed]
+    done = box.finish(claimed, AT)
+    assert done == box.processed / "2026-11-23" / "m.json"
+    (box.processing / "m.json").write_text("again", encoding="utf-8")
+    assert box.finish(box.processing / "m.json", AT).name == "m.1.json"  # never overwrites
+
+
+def test_young_temp_and_hidden_files_are_not_ready(tmp_path: Path) -> None:
+    box = inbox(tmp_path)
+    for name in ("fresh.json", ".hidden.json", "x.json.tmp", "y.part"):
+        (box.path / name).write_text("{}", encoding="utf-8")
+    assert box.ready() == []
+    assert box.ready(now=float("inf")) == ["fresh.json"]
+
+
+def test_quarantine_writes_the_reason_beside_the_file(tmp_path: Path) -> None:
+    box = inbox(tmp_path)
+    path = box.processing / "bad.json"
+    path.write_text("{", encoding="utf-8")
+    target = box.quarantine(path, "invalid JSON at line 1 column 2", AT)
+    assert target == box.failed / "bad.json"
+    note = Path(f"{target}.error.txt").read_text(encoding="utf-8")
+    assert "invalid JSON at line 1 column 2" in note
+    assert "file: bad.json" in note
+
+
+def test_symlinks_are_quarantined_not_followed(tmp_path: Path) -> None:
+    box = inbox(tmp_path)
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"text": "x"}', encoding="utf-8")
+    (box.path / "link.json").symlink_to(secret)
+    assert box.claim("link.json") is None
+    assert (box.failed / "link.json").is_symlink()
+    assert "symbolic links" in (box.failed / "link.json.error.txt").read_text(encoding="utf-8")
+    assert secret.exists()
