@@ -1,0 +1,83 @@
+"""config.yaml: paths resolved against the file, every problem at path:line:col."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from daemon.config import DEFAULT_PATH, config_path, load_config
+from rules.errors import ConfigError
+
+DESIGN_EXAMPLE = """\
+state_dir: ./var
+inbox: [{path: ./var/inbox, source: grid}]
+feeds: [{url: "http://127.0.0.1:8080/rss.xml", source: news, every: 5m}]
+rules: ./rules            # folder of *.yaml, hot-reloaded
+periods: ./periods.yaml
+dictionary: ./dict.txt    # jieba user words: place names, officials, local slang
+notify: ./notify.yaml
+http: {listen: "127.0.0.1:8765"}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "etc" / "config.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_design_example_loads_with_paths_relative_to_the_file(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, DESIGN_EXAMPLE))
+    etc = (tmp_path / "etc").resolve()
+    assert config.state_dir == etc / "var"
+    assert config.inboxes[0].path == etc / "var" / "inbox"
+    assert config.inboxes[0].source == "grid"
+    assert config.feeds[0].every == timedelta(minutes=5)
+    assert (config.rules_dir, config.notify, config.periods) == (etc / "rules", etc / "notify.yaml",
+                                                                 etc / "periods.yaml")
+    assert config.http_listen == "127.0.0.1:8765"
+    assert config.database == etc / "var" / "yuqing.db"
+    assert config.max_file_bytes == 20 * 1024 * 1024
+
+
+def test_examples_config_loads() -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "examples" / "config.yaml")
+    assert config.inboxes
+    assert config.rules_dir.is_dir()
+    assert config.notify.is_file()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("rules: ./r\nnotify: ./n.yaml\nrulez: 1\n",
+     ['{p}:3:1: error: unknown field "rulez" in config (did you mean "rules"?)']),
+    ("notify: ./n.yaml\n", ['{p}:1:1: error: config needs "rules"']),
+    ("rules: ./r\nnotify: ./n.yaml\ninbox: [{path: ./in, sorce: grid}]\n",
+     ['{p}:3:22: error: unknown field "sorce" in inbox (did you mean "source"?)']),
+    ("rules: ./r\nnotify: ./n.yaml\nfeeds: [{url: x, every: soon}]\n",
+     ['{p}:3:25: error: invalid duration "soon": use a number with s, m, h or d, such as 30s, 15m, 2h or 1h30m']),
+    ("rules: ./r\nnotify: ./n.yaml\nlimits: {max_file_size: huge}\n",
+     ['{p}:3:25: error: expected a size like "20MB", got "huge"']),
+    ("rules: [./r\n", ["{p}:2:1: error: YAML syntax: expected ',' or ']', but got '<stream end>'"]),
+])
+def test_each_problem_names_its_place(tmp_path: Path, text: str, expected: list[str]) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    got = [str(p) for p in caught.value.problems]
+    want = [e.format(p=path) for e in expected]
+    assert got == want
+
+
+def test_size_units(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "rules: r\nnotify: n\nlimits: {max_file_size: 512k, rescan_every: 10s}\n"))
+    assert config.max_file_bytes == 512 * 1024
+    assert config.rescan_every == timedelta(seconds=10)
+
+
+def test_config_path_precedence() -> None:
+    assert config_path("/x.yaml", {"YUQING_CONFIG": "/y.yaml"}) == Path("/x.yaml")
+    assert config_path(None, {"YUQING_CONFIG": "/y.yaml"}) == Path("/y.yaml")
+    assert config_path(None, {}) == DEFAULT_PATH

@@ -1,0 +1,86 @@
+"""The outbox against a real webhook server: stored first, retried with backoff, every attempt recorded."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from channels.delivery import deliver
+from channels.model import ChannelSpec, Person
+from daemon.clock import FakeClock
+from daemon.outbox import GIVE_UP_AFTER, MAX_RETRY, Outbox, backoff, enqueue
+from daemon.store import Store
+from tests.conftest import HttpSink
+
+T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+ZHANG = Person("zhang", "张三", phone="13800000001", email="zhang@example.gov.cn")
+
+
+def queue_one(store: Store, channel: str = "hook") -> None:
+    with store.transaction() as db:
+        assert enqueue(db, "YQ-1:red:0:0:" + channel, "YQ-1", channel, (ZHANG,), "【红色预警】燃气爆炸", "正文", T0) == 1
+        assert enqueue(db, "YQ-1:red:0:0:" + channel, "YQ-1", channel, (ZHANG,), "again", "again", T0) == 0
+
+
+def test_500_is_retried_with_backoff_then_delivered(tmp_path: Path, http_server: HttpSink) -> None:
+    store = Store(tmp_path / "s.db")
+    http_server.statuses = [500, 500]
+    clock = FakeClock(T0)
+    outbox = Outbox(store, {"hook": ChannelSpec("hook", f"json://{http_server.url}/h")}, deliver, random.Random(1))
+    queue_one(store)
+
+    assert outbox.deliver_due(clock.now) == 1
+    row = store.one("SELECT * FROM outbox")
+    assert row is not None
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert 4 <= row["next_attempt_at"] - T0.timestamp() <= 6
+    assert outbox.deliver_due(clock.now) == 0  # not due yet
+
+    clock.advance(timedelta(seconds=6))
+    outbox.deliver_due(clock.now)
+    clock.advance(timedelta(seconds=13))
+    outbox.deliver_due(clock.now)
+    row = store.one("SELECT * FROM outbox")
+    assert row is not None
+    assert (row["status"], row["attempts"], row["last_error"]) == ("sent", 3, None)
+    assert [r["outcome"] for r in store.query("SELECT outcome FROM deliveries ORDER BY id")] == ["retry", "retry", "ok"]
+    assert len(http_server.requests) == 1
+    assert http_server.requests[0]["json"]["title"] == "【红色预警】燃气爆炸"
+
+
+def test_unconfigured_channel_fails_permanently_and_says_why(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    outbox = Outbox(store, {}, deliver)
+    queue_one(store, "gone")
+    outbox.deliver_due(lambda: T0)
+    row = store.one("SELECT status, last_error FROM outbox")
+    assert row is not None
+    assert row["status"] == "failed"
+    assert row["last_error"] == 'channel "gone" is not configured'
+
+
+def test_a_dead_channel_gives_up_after_a_day(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    clock = FakeClock(T0)
+    outbox = Outbox(store, {"hook": ChannelSpec("hook", "json://127.0.0.1:9/h")}, deliver, random.Random(2))
+    queue_one(store)
+    for _ in range(400):
+        outbox.deliver_due(clock.now)
+        clock.advance(MAX_RETRY)
+        if store.one("SELECT status FROM outbox WHERE status = 'failed'"):
+            break
+    assert store.one("SELECT status FROM outbox")["status"] == "failed"  # type: ignore[index]
+    last = store.one("SELECT max(at) FROM deliveries")
+    assert last is not None
+    tried_for = timedelta(seconds=last[0] - T0.timestamp())
+    assert GIVE_UP_AFTER - MAX_RETRY * 1.2 <= tried_for <= GIVE_UP_AFTER  # kept trying the whole day
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    rng = random.Random(3)
+    delays = [backoff(n, rng).total_seconds() for n in range(1, 12)]
+    assert 4 <= delays[0] <= 6
+    assert 8 <= delays[1] <= 12
+    assert all(d <= MAX_RETRY.total_seconds() * 1.2 for d in delays)
+    assert delays[-1] >= MAX_RETRY.total_seconds() * 0.8
