@@ -6,12 +6,14 @@ through ``Node``. Aliases, merges and custom tags are not needed by our files an
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+import yaml.composer
 
 from rules.errors import ConfigError, Problem, did_you_mean
 from rules.model import Location
@@ -106,13 +108,13 @@ class Node:
             raise self.fail(f"expected {what}, got {str(value).lower()}")
         return str(value)
 
-    def int(self, what: str = "a whole number") -> int:
+    def int(self, what: builtins.str = "a whole number") -> builtins.int:
         value = self.scalar()
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(f"expected {what}, got {self.kind}")
         return value
 
-    def bool(self) -> bool:
+    def bool(self) -> builtins.bool:
         value = self.scalar()
         if not isinstance(value, bool):
             raise self.fail(f"expected true or false, got {self.kind}")
@@ -131,7 +133,8 @@ def _construct(node: yaml.Node) -> Any:
     return yaml.SafeLoader(b"").construct_object(node, deep=True)
 
 
-def check_keys(node: Node, allowed: tuple[str, ...], what: str, required: tuple[str, ...] = ()) -> list[Problem]:
+def check_keys(node: Node, allowed: tuple[str, ...], what: str,
+               required: tuple[str, ...] = ()) -> list[Problem]:
     """Unknown keys (with did-you-mean) and missing required keys of a mapping."""
     problems: list[Problem] = []
     positions = node.keys_at()
@@ -173,11 +176,12 @@ def load_file(path: Path) -> Node | None:
 class _Loader(yaml.SafeLoader):
     """Refuses anchors and aliases: rule files should read the same to a person as to the daemon."""
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:  # type: ignore[override]
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not supported", event.start_mark)
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not supported",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
 
 
 def walk(node: Node) -> Iterator[Node]:
