@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	mkdir -p examples/var/inbox
-	cp -n examples/inbox-samples/* examples/var/inbox/ 2>/dev/null || true
+	cp -n examples/inbox-samples/*.json* examples/var/inbox/ 2>/dev/null || true
 	$(BIN)/yuqing run -c examples/config.yaml
 
 check: $(STAMP)

@@ -2,12 +2,12 @@
 
 What is masked, and what stays visible:
 
-| kind | pattern | shown as |
-|---|---|---|
-| mobile | ``1[3-9]`` + 9 digits, optional ``+86``/``86`` and ``-``/space groups | ``138****0001`` (first 3, last 4) |
-| landline | ``0`` + 2–3 digit area code, then 7–8 digits (``010-12345678``, ``(0571)88886666``) | ``010-****5678`` (area code, last 4) |
-| ID card | 17 digits + digit or ``X`` (居民身份证) | ``110*************34`` (first 3, last 2) |
-| bank card | 16–19 digits, optionally in groups of 4 | ``************1234`` (last 4) |
+- mobile: ``1[3-9]`` and 9 more digits, optionally ``+86``/``86`` and ``-``/space groups
+  → ``138****0001`` (first 3 and last 4 shown);
+- landline: ``0`` and a 2–3 digit area code, then 7–8 digits (``010-12345678``, ``(0571)88886666``)
+  → ``010-****5678`` (area code and last 4);
+- ID card (居民身份证): 17 digits and a digit or ``X`` → ``110*************34`` (first 3 and last 2);
+- bank card: 16–19 digits, optionally in groups of 4 → ``************1234`` (last 4).
 
 ID numbers keep only 3 leading digits, not the 6 of the region code: in a county bulletin the full region
 code plus the last digits narrows a person down too far. Masking keeps the text's length (one ``*`` per

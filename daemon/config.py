@@ -18,6 +18,8 @@ TOP_KEYS = ("state_dir", "inbox", "feeds", "rules", "periods", "dictionary", "no
 INBOX_KEYS = ("path", "source", "region")
 FEED_KEYS = ("url", "source", "every", "region")
 LIMIT_KEYS = ("max_file_size", "rescan_every")
+DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
+DEFAULT_RESCAN = timedelta(seconds=30)  # inotify can overflow: a periodic rescan is what guarantees no loss
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,8 @@ class Config:
     periods: Path | None = None
     dictionary: Path | None = None
     http_listen: str | None = None
-    max_file_bytes: int = 20 * 1024 * 1024
-    rescan_every: timedelta = timedelta(seconds=30)
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    rescan_every: timedelta = DEFAULT_RESCAN
 
     @property
     def database(self) -> Path:
@@ -76,7 +78,7 @@ def load_config(path: Path) -> Config:
     state_dir = parser.path(top.get("state_dir")) or base / "var"
     inboxes = parser.inboxes(top.get("inbox"))
     feeds = parser.feeds(top.get("feeds"))
-    limits = parser.limits(top.get("limits"))
+    max_file_bytes, rescan_every = parser.limits(top.get("limits"))
     http = top.get("http")
     listen = None
     if http is not None and not http.is_null:
@@ -88,7 +90,7 @@ def load_config(path: Path) -> Config:
         rules_dir=parser.path(top.get("rules")) or base / "rules",
         notify=parser.path(top.get("notify")) or base / "notify.yaml",
         periods=parser.path(top.get("periods")), dictionary=parser.path(top.get("dictionary")),
-        http_listen=listen, **limits,
+        http_listen=listen, max_file_bytes=max_file_bytes, rescan_every=rescan_every,
     )
     if problems:
         raise ConfigError(problems)
@@ -160,12 +162,13 @@ class _Parser:
                                       self.text(entry.get("region"))))
         return tuple(specs)
 
-    def limits(self, node: Node | None) -> dict[str, object]:
+    def limits(self, node: Node | None) -> tuple[int, timedelta]:
+        max_bytes, rescan = DEFAULT_MAX_FILE_BYTES, DEFAULT_RESCAN
         if node is None or node.is_null:
-            return {}
+            return max_bytes, rescan
         self.problems.extend(check_keys(node, LIMIT_KEYS, "limits"))
         entries = node.mapping()
-        out: dict[str, object] = {"rescan_every": self.duration(entries.get("rescan_every"), timedelta(seconds=30))}
+        rescan = self.duration(entries.get("rescan_every"), DEFAULT_RESCAN)
         size = entries.get("max_file_size")
         if size is not None:
             value = self.text(size)
@@ -173,8 +176,8 @@ class _Parser:
             if parsed is None:
                 self.problems.append(size.problem(f'expected a size like "20MB", got "{value}"'))
             else:
-                out["max_file_bytes"] = parsed
-        return out
+                max_bytes = parsed
+        return max_bytes, rescan
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)\s*$", re.IGNORECASE)
@@ -186,4 +189,4 @@ def _parse_size(text: str) -> int | None:
     if match is None:
         return None
     power = {"": 0, "b": 0, "k": 1, "m": 2, "g": 3}[match.group(2)[:1].lower()]
-    return int(match.group(1)) * 1024**power
+    return int(match.group(1)) * int(1024**power)

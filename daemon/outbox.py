@@ -43,7 +43,8 @@ def enqueue(db: sqlite3.Connection, notification_id: str, incident_id: str | Non
 def backoff(attempts: int, rng: random.Random) -> timedelta:
     """5 s, 10 s, 20 s … capped at 10 min, with ±20% jitter so retries of many items spread out."""
     base = min(FIRST_RETRY * 2 ** min(max(0, attempts - 1), 16), MAX_RETRY)  # bounded: no overflow
-    return base * rng.uniform(0.8, 1.2)
+    jittered: timedelta = base * rng.uniform(0.8, 1.2)
+    return jittered
 
 
 @dataclass(frozen=True)

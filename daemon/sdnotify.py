@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 
@@ -24,11 +25,9 @@ class SystemdNotifier:
     def notify(self, state: str) -> None:
         if self._address is None:
             return
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            try:
-                sock.sendto(state.encode(), self._address)
-            except OSError:
-                pass  # systemd gone or socket unreachable: nothing useful to do
+        # systemd gone or its socket unreachable: nothing useful to do about it here.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, contextlib.suppress(OSError):
+            sock.sendto(state.encode(), self._address)
 
     def ready(self, status: str = "") -> None:
         self.notify("READY=1" + (f"\nSTATUS={status}" if status else ""))

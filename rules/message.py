@@ -9,11 +9,12 @@ quarantines the file with that text as the reason.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -127,22 +128,30 @@ def _author(value: object) -> Author | None:
     )
 
 
+def to_time(value: object) -> datetime | None:
+    """An aware time from an ISO-8601 text, a datetime or a date (its midnight); ``None`` if it is none
+    of these. Naive times are Asia/Shanghai: the county's own clock."""
+    moment: datetime | None = None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            moment = datetime.fromisoformat(value.strip())
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=SHANGHAI) if moment.tzinfo is None else moment
+
+
 def _published_at(value: object) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, datetime):  # YAML rule tests hand over datetimes already parsed
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise MessageError(
-                f"expected an ISO-8601 time such as 2026-11-20T09:30:00+08:00, got {describe(value)}",
-                "published_at",
-            ) from None
-    else:
-        raise MessageError(f"expected an ISO-8601 time, got {describe(value)}", "published_at")
-    return moment.replace(tzinfo=SHANGHAI) if moment.tzinfo is None else moment
+    moment = to_time(value)
+    if moment is None:
+        example = " such as 2026-11-20T09:30:00+08:00" if isinstance(value, str) else ""
+        raise MessageError(f"expected an ISO-8601 time{example}, got {describe(value)}", "published_at")
+    return moment
 
 
 def _source(obj: Mapping[str, Any], default: str | None) -> str:

@@ -11,9 +11,11 @@ Three kinds of range, all inclusive and all in Asia/Shanghai dates:
 from __future__ import annotations
 
 import re
+from calendar import isleap
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import MAXYEAR, MINYEAR, date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from borax.calendars.lunardate import LunarDate  # type: ignore[import-untyped]
@@ -55,7 +57,7 @@ class Period:
         """Occurrences anchored in ``year`` and its neighbours: enough to cover every day of ``year``."""
         if self.once is not None:
             yield self.once
-        for anchor in (year - 1, year, year + 1):
+        for anchor in range(max(year - 1, MINYEAR), min(year + 1, MAXYEAR - 1) + 1):
             if self.yearly is not None:
                 yield _yearly_dates(self.yearly, anchor)
             if self.lunar is not None and anchor in LUNAR_YEARS:
@@ -63,19 +65,20 @@ class Period:
 
 
 def _yearly_dates(span: tuple[MonthDay, MonthDay], year: int) -> tuple[date, date]:
-    """The occurrence that starts in ``year``. 02-29 starts on 03-01 and ends on 02-28 in common years."""
+    """The occurrence that starts in ``year``."""
     (sm, sd), (em, ed) = span
     end_year = year + 1 if (em, ed) < (sm, sd) else year
-    return _valid_day(year, sm, sd, later=True), _valid_day(end_year, em, ed, later=False)
+    return _day_of(year, sm, sd), _day_of(end_year, em, ed)
 
 
-def _valid_day(year: int, month: int, day: int, *, later: bool) -> date:
-    try:
-        return date(year, month, day)
-    except ValueError:  # only 02-29 passes validation and fails here
-        return date(year, 3, 1) if later else date(year, 2, 28)
+def _day_of(year: int, month: int, day: int) -> date:
+    # 02-29 is the only valid yearly day missing from some years; there it means 02-28.
+    if (month, day) == (2, 29) and not isleap(year):
+        return date(year, 2, 28)
+    return date(year, month, day)
 
 
+@lru_cache(maxsize=4096)  # the same few spans and years are asked for every message
 def _lunar_dates(span: tuple[MonthDay, MonthDay], lunar_year: int) -> tuple[date, date]:
     """The occurrence that ends in ``lunar_year`` (a wrapping range starts in the lunar year before)."""
     (sm, sd), (em, ed) = span
@@ -153,7 +156,7 @@ def _period(entry: Node) -> Period:
     if "raise" in fields:
         raise_by = fields["raise"].int()
         if not 0 <= raise_by <= _MAX_RAISE:
-            raise fields["raise"].fail(f"expected a number of levels from 0 to {_MAX_RAISE}, got {raise_by}")
+            raise fields["raise"].fail(f"bad raise {raise_by}: expected 0 to {_MAX_RAISE} levels")
     location = entry.location
     if "lunar" in fields:
         return Period(name, raise_by, lunar=_lunar_span(fields["lunar"]), location=location)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,13 @@ from aiosmtpd.controller import Controller
 # jieba builds a 9 MB cache on first use; share it across the test session instead of /tmp.
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".pytest_cache" / "jieba"
 os.environ.setdefault("YUQING_CACHE_DIR", str(CACHE_DIR))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @dataclass
@@ -45,10 +53,10 @@ class SmtpSink:
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpSink]:
-    sink = SmtpSink("127.0.0.1", 0)
-    controller = Controller(sink, hostname="127.0.0.1", port=0)
+    sink = SmtpSink("127.0.0.1", free_port())
+    # port=0 would not do: the controller's start-up check connects to the port it was given.
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
     controller.start()
-    sink.port = controller.server.sockets[0].getsockname()[1]
     try:
         yield sink
     finally:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from channels.masking import mask
 
-CHINESE = st.text(alphabet=st.sampled_from("城东拆迁户聚集要求补偿款县政府门口，。今天网友称的了"), max_size=12)
+CHINESE = st.text(alphabet=st.sampled_from("城东拆迁户聚集要求补偿款县政府门口，。今天网友称"), max_size=12)
 
 
 @pytest.mark.parametrize(
@@ -33,8 +33,9 @@ def test_masks_personal_numbers(text: str, expected: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "2026-11-20 09:30", "2026年11月20日9时30分", "转发1200次，评论340条，阅读200000", "补偿款¥1,234,567.89元",
-        "涉及3000户", "时间20261120093000", "版本2.10.3", "粉丝12000000", "12345热线", "第1380000000期",
+        "2026-11-20 09:30", "2026年11月20日9时30分", "转发1200次，评论340条，阅读200000",
+        "补偿款¥1,234,567.89元", "涉及3000户", "时间20261120093000", "版本2.10.3", "粉丝12000000",
+        "12345热线", "第1380000000期",
         "门牌号0571", "成本0.0571元",
     ],
 )

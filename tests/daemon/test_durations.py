@@ -21,11 +21,14 @@ def test_parse(text: str, seconds: int) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("text", ["", "m", "1.5h", "-5m", "10 m", "30m1h", "1h1h", "5w", "1H", "３０s", "１０"])
+@pytest.mark.parametrize(
+    "text", ["", "m", "1.5h", "-5m", "10 m", "30m1h", "1h1h", "5w", "1H", "３０s", "１０"]
+)
 def test_parse_rejects(text: str) -> None:
     with pytest.raises(DurationError) as exc:
         parse_duration(text)
-    assert str(exc.value) == f'invalid duration "{text}": use a number with s, m, h or d, such as 30s, 15m, 2h or 1h30m'
+    hint = "use a number with s, m, h or d, such as 30s, 15m, 2h or 1h30m"
+    assert str(exc.value) == f'invalid duration "{text}": {hint}'
 
 
 def test_duration_error_is_a_value_error() -> None:
@@ -63,7 +66,8 @@ def test_written_forms_parse_and_format_canonically(parts: tuple[int | None, ...
     if not text:
         return
     td = parse_duration(text)
-    assert td == timedelta(days=parts[0] or 0, hours=parts[1] or 0, minutes=parts[2] or 0, seconds=parts[3] or 0)
+    days, hours, minutes, seconds = (n or 0 for n in parts)
+    assert td == timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
     canonical = format_duration(td)
     assert parse_duration(canonical) == td
     assert "0" not in re.findall(r"\d+", canonical) or canonical == "0s"  # no zero parts

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.config import InboxSpec
-from daemon.ingest import FileRejected, Inbox, decode, parse_file
+from daemon.ingest import FileRejected, Inbox, parse_file
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 LIMIT = 1024 * 1024

@@ -19,8 +19,9 @@ ZHANG = Person("zhang", "张三", phone="13800000001", email="zhang@example.gov.
 
 def queue_one(store: Store, channel: str = "hook") -> None:
     with store.transaction() as db:
-        assert enqueue(db, "YQ-1:red:0:0:" + channel, "YQ-1", channel, (ZHANG,), "【红色预警】燃气爆炸", "正文", T0) == 1
-        assert enqueue(db, "YQ-1:red:0:0:" + channel, "YQ-1", channel, (ZHANG,), "again", "again", T0) == 0
+        key = "YQ-1:red:0:0:" + channel
+        assert enqueue(db, key, "YQ-1", channel, (ZHANG,), "【红色预警】燃气爆炸", "正文", T0) == 1
+        assert enqueue(db, key, "YQ-1", channel, (ZHANG,), "again", "again", T0) == 0
 
 
 def test_500_is_retried_with_backoff_then_delivered(tmp_path: Path, http_server: HttpSink) -> None:

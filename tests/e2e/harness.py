@@ -43,7 +43,8 @@ class Daemon:
         return self
 
     def _follow(self) -> None:
-        assert self.proc is not None and self.proc.stderr is not None
+        assert self.proc is not None
+        assert self.proc.stderr is not None
         for line in self.proc.stderr:
             with self._changed:
                 self.raw.append(line.rstrip("\n"))

@@ -1,0 +1,275 @@
+"""Sending one ``Notification`` over one channel through apprise, and saying whether to try again.
+
+apprise has no retry by default and waits 15 s on an SMTP server that never answers (FIELD-GUIDE §3), so
+every URL gets ``cto``/``rto`` and the outbox retries on ``Outcome.RETRY``. Channel URLs carry passwords
+and tokens: they are logged only through ``mask_url``, and while a delivery runs a filter on apprise's
+logger blanks that URL's secrets out of every apprise log line (apprise logs gateway URLs at DEBUG).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from urllib.parse import quote, unquote
+
+import apprise
+import structlog
+
+from channels import local
+from channels.model import ChannelSpec, Notification, Outcome, Person, Result
+
+log = structlog.get_logger(__name__)
+
+MASK = "***"
+# Query keys whose values are secrets (matched as substrings: ``access_token``, ``apikey``, ``+X-Token``).
+SECRET_KEYS = ("token", "secret", "key", "pass", "pwd", "sign", "auth", "credential")
+# Schemes whose host part is the credential (``dingtalk://{token}/``).
+HOST_IS_SECRET = frozenset({"dingtalk", "wecombot", "feishu", "lark", "tgram", "pushplus", "serverchan"})
+_MIN_SECRET = 4  # shorter "secrets" would blank ordinary words out of log lines
+_FORMATS = ("text", "markdown", "html")
+_NOTIFY_TYPES = {"red": "failure", "yellow": "warning", "blue": "info"}
+
+
+def notify_type(level: str) -> str:
+    """apprise's notification type for a level: red → failure, yellow → warning, anything else → info."""
+    return _NOTIFY_TYPES.get(level.strip().lower(), "info")
+
+
+# ---------------------------------------------------------------- masking URLs
+
+
+def mask_url(url: str) -> str:
+    """``url`` fit for logs: password, lone user (a token), token-like path parts and secret query
+    values become ``***``. ``mailto://alerts:pw@smtp.gov.cn`` → ``mailto://alerts:***@smtp.gov.cn``."""
+    return _split_secrets(url)[0]
+
+
+def url_secrets(url: str) -> frozenset[str]:
+    """The secret parts of ``url`` as written and as percent-decoded, for redacting free text."""
+    found = _split_secrets(url)[1]
+    return frozenset(s for value in found for s in (value, unquote(value)) if len(s) >= _MIN_SECRET)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def _split_secrets(url: str) -> tuple[str, list[str]]:
+    if "://" not in url:
+        return _mask_query(url, [])
+    scheme, rest = url.split("://", 1)
+    rest, sep, query = rest.partition("?")
+    netloc, slash, path = rest.partition("/")
+    secrets: list[str] = []
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at:
+        user, colon, password = userinfo.partition(":")
+        if colon:
+            secrets.append(password)
+            userinfo = f"{user}:{MASK}"
+        else:  # a user with no password is a token in apprise URLs (smseagle://token@host)
+            secrets.append(user)
+            userinfo = MASK
+    host, colon, port = hostport.partition(":")
+    if host and (scheme.lower() in HOST_IS_SECRET or _looks_like_token(host)):
+        secrets.append(host)
+        host = MASK
+    segments = []
+    for segment in path.split("/"):
+        if _looks_like_token(segment):
+            secrets.append(segment)
+            segment = MASK
+        segments.append(segment)
+    masked_query, secrets = _mask_query(query, secrets) if sep else ("", secrets)
+    masked = f"{scheme}://{userinfo}{at}{host}{colon}{port}{slash}{'/'.join(segments)}{sep}{masked_query}"
+    return masked, secrets
+
+
+def _mask_query(query: str, secrets: list[str]) -> tuple[str, list[str]]:
+    parts = []
+    for part in query.split("&"):
+        key, eq, value = part.partition("=")
+        if eq and value and any(word in unquote(key).lower() for word in SECRET_KEYS):
+            secrets.append(value)
+            value = MASK
+        parts.append(f"{key}{eq}{value}")
+    return "&".join(parts), secrets
+
+
+def _looks_like_token(text: str) -> bool:
+    """Long runs of letters and digits (webhook keys, 64-hex DingTalk tokens); not words or file names."""
+    if len(text) < 16 or not text.replace("-", "").replace("_", "").isalnum() or not text.isascii():
+        return False
+    return any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
+
+
+# ---------------------------------------------------------------- apprise's log lines
+
+
+class _Redactor(logging.Filter):
+    """Blanks the secrets of every delivery in progress out of apprise's records, at every level."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._active: Counter[str] = Counter()
+
+    @contextmanager
+    def hiding(self, secrets: frozenset[str]) -> Iterator[None]:
+        with self._lock:
+            self._active.update(secrets)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active.subtract(secrets)
+                self._active += Counter()  # drops the zero counts
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with self._lock:
+            active = list(self._active)
+        if active:
+            message = record.getMessage()
+            cleaned = redact(message, active)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
+        return True
+
+
+class _Capture(logging.Handler):
+    """apprise's WARNING+ lines from this thread while it adds a URL (the outbox delivers from several
+    threads at once). Lines of the send itself come from the result: apprise sends in a worker thread."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.lines.append(record.getMessage())
+
+
+_REDACTOR = _Redactor()
+_APPRISE_LOG = logging.getLogger("apprise")
+# A logger's filters see only records made by that very logger, not its children's: name each one that
+# writes request lines (urllib3 logs "POST /hook?apikey=… 200" at DEBUG).
+for _name in ("apprise", "urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "requests"):
+    logging.getLogger(_name).addFilter(_REDACTOR)
+
+
+@contextmanager
+def _captured(secrets: frozenset[str]) -> Iterator[list[str]]:
+    handler = _Capture()
+    with _REDACTOR.hiding(secrets):
+        _APPRISE_LOG.addHandler(handler)
+        try:
+            yield handler.lines
+        finally:
+            _APPRISE_LOG.removeHandler(handler)
+
+
+# ---------------------------------------------------------------- delivering
+
+
+def deliver(spec: ChannelSpec, notification: Notification, *, timeout: float = 10) -> Result:
+    """Send ``notification`` over ``spec``: OK, RETRY (may work later) or PERMANENT (never will, as set up).
+
+    Email and phone channels are sent once to all recipients that have such an address (``to=``); group
+    channels (``address="none"``) once. ``timeout`` bounds connecting and each read (apprise ``cto``/``rto``).
+    """
+    local.register()
+    fields = {"channel": spec.name, "url": spec.masked_url, "notification": notification.id}
+    targets, missing = _addresses(spec, notification.recipients)
+    if spec.address != "none" and not targets:
+        names = "、".join(p.name for p in notification.recipients) or "(none)"
+        what = "an e-mail address" if spec.address == "email" else "a phone number"
+        detail = f"no recipient has {what} for this channel: {names}"
+        result = Result(Outcome.PERMANENT, detail)
+        log.warning("channel.undeliverable", **fields, detail=result.detail)
+        return result
+    url = prepare_url(spec.url, to=targets, timeout=timeout)
+    result = _send(url, notification, url_secrets(spec.url) | url_secrets(url))
+    if missing:
+        skipped = f"skipped (no {spec.address}): " + "、".join(missing)  # names only: never addresses
+        result = Result(result.outcome, f"{result.detail}; {skipped}" if result.detail else skipped)
+    if result.ok:
+        log.info("channel.delivered", **fields, recipients=len(targets), detail=result.detail)
+    else:
+        log.warning("channel.failed", **fields, outcome=result.outcome.value, detail=result.detail)
+    return result
+
+
+def prepare_url(url: str, *, to: Iterable[str] = (), timeout: float = 10) -> str:
+    """``url`` with ``to=`` extended by ``to`` and ``cto``/``rto`` added when absent."""
+    base, sep, query = url.partition("?")
+    parts = [p for p in query.split("&") if p] if sep else []
+    keys = [unquote(p.partition("=")[0]).lower() for p in parts]
+    targets = [quote(t.strip(), safe="@") for t in to if t.strip()]
+    if targets:
+        if "to" in keys:
+            i = keys.index("to")
+            existing = [t for t in parts[i].partition("=")[2].split(",") if t]
+            parts[i] = "to=" + ",".join(dict.fromkeys(existing + targets))
+        else:
+            parts.append("to=" + ",".join(dict.fromkeys(targets)))
+    for key in ("cto", "rto"):
+        if key not in keys:
+            parts.append(f"{key}={timeout:g}")
+    return f"{base}?{'&'.join(parts)}"
+
+
+def body_format(notification: Notification) -> str:
+    """``meta["format"]`` (``text``, ``markdown`` or ``html``; text when absent). Declaring it lets
+    apprise convert for each service: text keeps its line breaks in e-mail, markdown reaches DingTalk as
+    markdown (the ``chat`` style)."""
+    declared = notification.meta.get("format", "text").strip().lower()
+    return declared if declared in _FORMATS else "text"
+
+
+def _addresses(spec: ChannelSpec, people: Iterable[Person]) -> tuple[list[str], list[str]]:
+    """(addresses, names of people without one). Empty for group channels."""
+    if spec.address == "none":
+        return [], []
+    found: list[str] = []
+    missing: list[str] = []
+    for person in people:
+        address = person.address(spec.address)
+        if address:
+            found.append(address)
+        else:
+            missing.append(person.name)
+    return found, missing
+
+
+def _send(url: str, notification: Notification, secrets: frozenset[str]) -> Result:
+    level = notification.alert.level if notification.alert else notification.meta.get("level", "")
+    sender = apprise.Apprise()
+    with _captured(secrets) as lines:
+        if not sender.add(url):
+            refused = f"apprise refused the URL {mask_url(url)}"
+            return Result(Outcome.PERMANENT, _detail(refused, lines, secrets))
+        try:
+            outcome = sender.notify(
+                body=notification.body, title=notification.title, notify_type=notify_type(level),
+                body_format=body_format(notification),
+            )
+        except Exception as exc:  # apprise is not expected to raise; a bug there must not stop the outbox
+            return Result(Outcome.RETRY, _detail(f"apprise raised {type(exc).__name__}", lines, secrets))
+    lines += [entry.message for entry in getattr(outcome, "logs", list)() if entry.level != "INFO"]
+    succeeded = getattr(outcome, "success_count", 1 if bool(outcome) else 0)
+    failed = getattr(outcome, "failed_count", 0 if bool(outcome) else 1)
+    if succeeded > 0 and failed == 0:
+        return Result(Outcome.OK, _detail("", lines, secrets))
+    status = getattr(getattr(outcome, "status", None), "name", "FAILURE")
+    return Result(Outcome.RETRY, _detail(f"delivery failed ({status})", lines, secrets))
+
+
+def _detail(head: str, lines: list[str], secrets: frozenset[str]) -> str:
+    text = "; ".join([head, *dict.fromkeys(lines)] if head else dict.fromkeys(lines))
+    return redact(text, secrets)

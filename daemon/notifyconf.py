@@ -1,0 +1,333 @@
+"""notify.yaml: channels (apprise URLs), people, teams and the notification policy of each level.
+
+Every problem is collected and raised together as one ``ConfigError``, each at ``path:line:col``.
+``${VAR}`` in a channel URL is taken from ``env``; a missing variable is named, never the URL around it,
+which may hold other secrets. ``jsonl://`` paths are resolved against the folder of notify.yaml.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal, cast
+from urllib.parse import quote
+
+from apprise.manager_plugins import NotificationManager
+
+from channels import local
+from channels.directory import Directory
+from channels.model import Address, ChannelSpec, Person
+from daemon.durations import DurationError, parse_duration
+from daemon.policy import NotifyConfig, Policy, Step
+from rules.errors import ConfigError, Problem, did_you_mean
+from rules.model import Level
+from rules.yamlsrc import Node, check_keys, load_file
+
+TOP_KEYS = ("channels", "people", "teams", "policies", "digest_at", "admin")
+CHANNEL_KEYS = ("url", "address")
+PERSON_KEYS = ("name", "role", "phone", "email")
+STEP_KEYS = ("notify", "via", "after", "unless", "repeat", "until", "deadline", "digest")
+LEVELS = {"red": Level.RED, "yellow": Level.YELLOW, "blue": Level.BLUE}
+ADDRESSES: tuple[Address, ...] = ("email", "phone", "none")
+
+EMAIL_SCHEMES = frozenset({"mailto", "mailtos"})
+# apprise schemes that text a phone number: the recipients' phones go into ``to=``.
+PHONE_SCHEMES = frozenset({
+    "sms", "smseagle", "smseagles", "httpsms", "smpp", "smpps", "twilio", "aliyun", "tencent", "sinch",
+    "clicksend", "d7sms", "msg91", "plivo", "vonage", "nexmo", "bulksms", "burstsms", "kavenegar",
+    "africastalking", "seven", "smsmgr", "bulkvs", "voipms", "signal", "signals",
+})
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
+_PHONE = re.compile(r"\+?[0-9][0-9 \-]{4,}")
+
+
+def infer_address(url: str) -> Address:
+    """How people are addressed on a channel when notify.yaml does not say: by its URL scheme."""
+    scheme = url.partition("://")[0].strip().lower()
+    if scheme in EMAIL_SCHEMES:
+        return "email"
+    return "phone" if scheme in PHONE_SCHEMES else "none"
+
+
+def load_notify(path: Path, *, env: Mapping[str, str]) -> NotifyConfig:
+    """Parse and cross-check notify.yaml. Raises ``ConfigError`` listing every problem found."""
+    root = load_file(path)
+    if root is None:
+        raise ConfigError([Problem("the notify file is empty", path=str(path))])
+    top = root.mapping("the notify settings (a mapping)")
+    parser = _Parser(path.resolve().parent, env)
+    parser.problems.extend(check_keys(root, TOP_KEYS, "notify.yaml", required=("channels", "policies")))
+    channels = parser.channels(top.get("channels"))
+    people = parser.people(top.get("people"))
+    # Cross-references are checked against every name written, not only those that parsed cleanly:
+    # one bad URL gets one error, not one more for every step that uses the channel.
+    declared = {k: parser._mapping(top.get(k), k) for k in ("channels", "people")}
+    teams = parser.teams(top.get("teams"), people, declared["people"])
+    policies = parser.policies(top.get("policies"), teams, declared["channels"])
+    digest_at = parser.clock(top.get("digest_at"))
+    admin = parser.admin(top.get("admin"), teams)
+    if parser.problems:
+        raise ConfigError(parser.problems)
+    return NotifyConfig(
+        channels=channels, directory=Directory(people, teams), policies=policies,
+        digest_at=digest_at, admin_team=admin,
+    )
+
+
+class _Parser:
+    """Collects problems instead of stopping at the first, so ``yuqing check`` lists them all."""
+
+    def __init__(self, base: Path, env: Mapping[str, str]) -> None:
+        self.base = base
+        self.env = env
+        self.problems: list[Problem] = []
+
+    def _mapping(self, node: Node | None, what: str) -> dict[str, Node]:
+        if node is None or node.is_null:
+            return {}
+        try:
+            return node.mapping(what)
+        except ConfigError as exc:
+            self.problems.extend(exc.problems)
+            return {}
+
+    def _text(self, node: Node, what: str = "text") -> str | None:
+        try:
+            return node.str(what)
+        except ConfigError as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+    def _names(self, node: Node, what: str) -> list[tuple[str, Node]]:
+        """A list of names (or one name) with where each is written."""
+        try:
+            items = node.items(f"a list of {what}")
+        except ConfigError as exc:
+            self.problems.extend(exc.problems)
+            return []
+        out = []
+        for item in items:
+            value = self._text(item, f"a {what} name")
+            if value is not None:
+                out.append((value, item))
+        return out
+
+    # -- channels
+
+    def channels(self, node: Node | None) -> dict[str, ChannelSpec]:
+        specs: dict[str, ChannelSpec] = {}
+        for name, value in self._mapping(node, "channels (name: apprise URL)").items():
+            address: Address | None = None
+            url_node: Node | None = value
+            if value.is_mapping:
+                self.problems.extend(check_keys(value, CHANNEL_KEYS, f'channel "{name}"', required=("url",)))
+                fields = self._mapping(value, "channel settings")
+                url_node = fields.get("url")
+                if (address_node := fields.get("address")) is not None:
+                    address = self._address(address_node)
+            if url_node is None:
+                continue
+            url = self._url(name, url_node)
+            if url is not None:
+                specs[name] = ChannelSpec(name, url, address or infer_address(url))
+        return specs
+
+    def _address(self, node: Node) -> Address | None:
+        value = self._text(node, "email, phone or none")
+        for address in ADDRESSES:
+            if value == address:
+                return address
+        if value is not None:
+            self.problems.append(node.problem(f'address must be email, phone or none, got "{value}"'))
+        return None
+
+    def _url(self, name: str, node: Node) -> str | None:
+        raw = self._text(node, "an apprise URL")
+        if raw is None:
+            return None
+        missing = [var for var in _VAR.findall(raw) if var not in self.env]
+        for var in dict.fromkeys(missing):
+            self.problems.append(node.problem(f'channel "{name}": environment variable "{var}" is not set'))
+        if missing:
+            return None
+        url = _VAR.sub(lambda m: self.env[m.group(1)], raw).strip()
+        scheme, sep, rest = url.partition("://")
+        if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+            # The value is not echoed: it may hold a password.
+            self.problems.append(node.problem(f'channel "{name}": expected an apprise URL such as '
+                                              '"mailtos://user:password@smtp.example.gov.cn"'))
+            return None
+        scheme = scheme.lower()
+        if problem := _unknown_scheme(scheme):
+            self.problems.append(node.problem(f'channel "{name}": {problem}'))
+            return None
+        if scheme == "jsonl" and not rest.startswith("/"):
+            url = self._absolute_jsonl(rest)
+        return url
+
+    def _absolute_jsonl(self, rest: str) -> str:
+        """``jsonl://./var/n.jsonl`` or ``jsonl://var/n.jsonl`` → ``jsonl:///etc/yuqing/var/n.jsonl``."""
+        relative, sep, query = rest.partition("?")
+        target = (self.base / relative).resolve()
+        return f"jsonl://{quote(str(target), safe='/')}{sep}{query}"
+
+    # -- people and teams
+
+    def people(self, node: Node | None) -> dict[str, Person]:
+        people: dict[str, Person] = {}
+        for key, value in self._mapping(node, "people (key: name, role, phone, email)").items():
+            what = f'person "{key}"'
+            if not value.is_mapping:
+                self.problems.append(value.problem(f"{what}: expected a mapping of name, role, phone, email"))
+                continue
+            self.problems.extend(check_keys(value, PERSON_KEYS, what, required=("name",)))
+            fields = self._mapping(value, f"{what} settings")
+            text = {k: self._text(v) for k, v in fields.items() if k in PERSON_KEYS and not v.is_null}
+            phone, email = text.get("phone"), text.get("email")
+            if phone is not None and not _PHONE.fullmatch(phone):
+                self.problems.append(fields["phone"].problem(f'{what}: "{phone}" is not a phone number'))
+            if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+                self.problems.append(fields["email"].problem(f'{what}: "{email}" is not an e-mail address'))
+            if "name" in fields and not text.get("name"):
+                self.problems.append(fields["name"].problem(f"{what}: the name is empty"))
+            elif text.get("name"):
+                people[key] = Person(key, text["name"] or "", text.get("role") or "", phone, email)
+        return people
+
+    def teams(
+        self, node: Node | None, people: Mapping[str, Person], declared: Mapping[str, object]
+    ) -> dict[str, tuple[str, ...]]:
+        teams: dict[str, tuple[str, ...]] = {}
+        for team, value in self._mapping(node, "teams (name: list of people)").items():
+            members = []
+            for key, where in self._names(value, "person"):
+                if key in people:
+                    members.append(key)
+                elif key not in declared:
+                    hint = _hint(key, declared)
+                    self.problems.append(where.problem(f'unknown person "{key}" in team "{team}"{hint}'))
+            teams[team] = tuple(dict.fromkeys(members))
+        return teams
+
+    def admin(self, node: Node | None, teams: Mapping[str, tuple[str, ...]]) -> str | None:
+        if node is None or node.is_null:
+            return None
+        team = self._text(node, "a team name")
+        if team is not None and team not in teams:
+            self.problems.append(node.problem(f'unknown team "{team}"{_hint(team, teams)}'))
+            return None
+        return team
+
+    def clock(self, node: Node | None) -> str:
+        if node is None or node.is_null:
+            return "08:00"
+        # The raw text: YAML 1.1 reads an unquoted 8:30 as the number 510 (base 60).
+        raw = str(getattr(node.raw, "value", ""))
+        match = _TIME.fullmatch(raw.strip())
+        if match is None:
+            self.problems.append(node.problem(f'digest_at: expected a time like "08:00", got {node.kind}'))
+            return "08:00"
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+    # -- policies
+
+    def policies(
+        self, node: Node | None, teams: Mapping[str, tuple[str, ...]], channels: Mapping[str, object]
+    ) -> dict[Level, Policy]:
+        policies: dict[Level, Policy] = {}
+        keys = node.keys_at() if node is not None else {}
+        for name, value in self._mapping(node, "policies (red, yellow, blue: list of steps)").items():
+            level = LEVELS.get(name)
+            if level is None:
+                hint = _hint(name, LEVELS) or ": expected red, yellow or blue"
+                self.problems.append(Problem(f'unknown level "{name}"{hint}', keys[name]))
+                continue
+            try:
+                items = value.sequence(f"a list of steps for {name}")
+            except ConfigError as exc:
+                self.problems.extend(exc.problems)
+                continue
+            steps = [self.step(item, teams, channels) for item in items]
+            policies[level] = Policy(level, tuple(s for s in steps if s is not None))
+        return policies
+
+    def step(
+        self, node: Node, teams: Mapping[str, tuple[str, ...]], channels: Mapping[str, object]
+    ) -> Step | None:
+        before = len(self.problems)
+        self.problems.extend(check_keys(node, STEP_KEYS, "step", required=("notify", "via")))
+        fields = self._mapping(node, "a step (notify, via, after …)")
+        notify = self._known(fields.get("notify"), "team", teams)
+        via = self._known(fields.get("via"), "channel", channels)
+        unless = self._choice(fields.get("unless"), "unless", "acknowledged")
+        digest = self._choice(fields.get("digest"), "digest", "daily")
+        after = self._duration(fields.get("after")) or timedelta(0)
+        repeat, until = self._duration(fields.get("repeat")), self._duration(fields.get("until"))
+        deadline = self._duration(fields.get("deadline"))
+        if repeat is not None and repeat <= timedelta(0):
+            self.problems.append(fields["repeat"].problem("repeat must be longer than 0s"))
+        if "until" in fields and "repeat" not in fields:
+            self.problems.append(fields["until"].problem('"until" needs "repeat"'))
+        if len(self.problems) > before:
+            return None
+        return Step(
+            notify=notify, via=via, location=node.location, after=after,
+            unless_acknowledged=unless is not None, repeat=repeat, until=until, deadline=deadline,
+            digest=cast(Literal["daily"] | None, digest),
+        )
+
+    def _known(self, node: Node | None, what: str, known: Mapping[str, object]) -> tuple[str, ...]:
+        if node is None:
+            return ()
+        names = []
+        for name, where in self._names(node, what):
+            if name in known:
+                names.append(name)
+            else:
+                self.problems.append(where.problem(f'unknown {what} "{name}"{_hint(name, known)}'))
+        return tuple(dict.fromkeys(names))
+
+    def _choice(self, node: Node | None, key: str, only: str) -> str | None:
+        if node is None or node.is_null:
+            return None
+        value = self._text(node)
+        if value is not None and value != only:
+            self.problems.append(node.problem(f'"{key}" can only be "{only}", got "{value}"'))
+            return None
+        return value
+
+    def _duration(self, node: Node | None) -> timedelta | None:
+        if node is None or node.is_null:
+            return None
+        text = self._text(node, "a duration such as 15m")
+        if text is None:
+            return None
+        try:
+            return parse_duration(text)
+        except DurationError as exc:
+            self.problems.append(node.problem(str(exc)))
+            return None
+
+
+def _hint(word: str, candidates: Iterable[str]) -> str:
+    """``did_you_mean``, a little more lenient: team names are two or three characters (值斑 → 值班)."""
+    names = list(candidates)
+    if hint := did_you_mean(word, names):
+        return hint
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.5)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _unknown_scheme(scheme: str) -> str | None:
+    """Why apprise cannot use ``scheme://``, or None when it can."""
+    local.register()  # jsonl:// and console:// are ours
+    manager = NotificationManager()  # type: ignore[no-untyped-call]
+    if scheme in manager:
+        return None
+    known = [str(s) for s in manager.schemas()]  # type: ignore[no-untyped-call]
+    return f'apprise does not know "{scheme}://"{did_you_mean(scheme, known)}'

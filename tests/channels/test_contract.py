@@ -1,0 +1,96 @@
+"""One contract for every kind of channel: whatever happens, no secret of its URL shows up in the
+``Result`` or in any log line or output (apprise's own DEBUG lines included)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from apprise.plugins.dingtalk import NotifyDingTalk
+
+from channels.delivery import deliver
+from channels.model import ChannelSpec, Notification, Outcome, Person
+from channels.testing import CapturingChannel
+
+if TYPE_CHECKING:
+    from tests.channels.conftest import Mailbox, WebServer
+
+PASSWORD = "Pw-7f3a9c1e"
+TOKEN = "tk" + "5e8d" * 15  # 62 characters, like a DingTalk access token
+SIGN_SECRET = "SEC9b1c2d3e4f5a6b7c8d9e0f"
+API_KEY = "key-4c4c4c4c4c"
+SECRETS = (PASSWORD, TOKEN, SIGN_SECRET, API_KEY)
+
+ZHANG = Person("zhang", "张三", phone="13800000001", email="zhang@example.gov.cn")
+
+
+class Servers:
+    def __init__(self, mailbox: Mailbox, webhook: WebServer, refused: int, tmp: Path) -> None:
+        self.mailbox, self.webhook, self.refused, self.tmp = mailbox, webhook, refused, tmp
+
+
+CASES: dict[str, tuple[Callable[[Servers], ChannelSpec], Outcome]] = {
+    # SMTP server without AUTH: the login fails after connecting
+    "mailto-with-password": (lambda s: ChannelSpec(
+        "email", f"mailto://alerts:{PASSWORD}@127.0.0.1:{s.mailbox.port}?from=alerts@example.gov.cn&mode=insecure",
+        "email"), Outcome.RETRY),
+    "mailto-refused": (lambda s: ChannelSpec(
+        "email", f"mailtos://alerts:{PASSWORD}@127.0.0.1:{s.refused}?from=alerts@example.gov.cn", "email"),
+        Outcome.RETRY),
+    "json-ok": (lambda s: ChannelSpec(
+        "hook", f"json://bot:{PASSWORD}@{s.webhook.base}/hook?+X-Token={TOKEN}&-apikey={API_KEY}"),
+        Outcome.OK),
+    "json-refused": (lambda s: ChannelSpec(
+        "hook", f"json://127.0.0.1:{s.refused}/{TOKEN}?+X-Token={API_KEY}"), Outcome.RETRY),
+    "dingtalk-signed": (lambda s: ChannelSpec("group", f"dingtalk://{SIGN_SECRET}@{TOKEN}/"), Outcome.OK),
+    "smseagle-refused": (lambda s: ChannelSpec(
+        "sms", f"smseagle://{TOKEN}@127.0.0.1:{s.refused}/?priority=normal", "phone"), Outcome.RETRY),
+    "unknown-scheme": (lambda s: ChannelSpec("bad", f"nosuchgw://a:{PASSWORD}@gw/{TOKEN}"),
+                       Outcome.PERMANENT),
+    "jsonl-with-key": (lambda s: ChannelSpec("log", f"jsonl://{s.tmp}/n.jsonl?apikey={API_KEY}"), Outcome.OK),
+    "console-with-token": (lambda s: ChannelSpec("console", f"console://?token={TOKEN}"), Outcome.OK),
+    "capture-with-secret": (lambda s: ChannelSpec(
+        "cap", f"{CapturingChannel('contract').url}?secret={SIGN_SECRET}", "phone"), Outcome.OK),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_no_secret_leaks(
+    case: str, mailbox: Mailbox, webhook: WebServer, refused_port: int, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        NotifyDingTalk, "notify_url", f"http://{webhook.base}/robot/send?access_token={{token}}"
+    )
+    caplog.set_level(logging.DEBUG)
+    make, expected = CASES[case]
+    spec = make(Servers(mailbox, webhook, refused_port, tmp_path))
+    notification = Notification("n-1", spec.name, (ZHANG,), "【测试】通道", "测试通知", meta={"level": "red"})
+
+    result = deliver(spec, notification, timeout=2)
+
+    assert result.outcome is expected, result.detail
+    out, err = capfd.readouterr()
+    seen = {"detail": result.detail, "logs": caplog.text, "stdout": out, "stderr": err}
+    for secret in SECRETS:
+        for where, text in seen.items():
+            assert secret not in text, f"{secret} leaked into {where}"
+    assert spec.name in out + caplog.text  # our own log line was written (and so was checked)
+
+
+def test_apprise_debug_lines_are_redacted_not_dropped(
+    webhook: WebServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The DingTalk plugin logs its full URL, token included, at DEBUG: the line stays, the token goes."""
+    monkeypatch.setattr(
+        NotifyDingTalk, "notify_url", f"http://{webhook.base}/robot/send?access_token={{token}}"
+    )
+    caplog.set_level(logging.DEBUG, logger="apprise")
+    assert deliver(ChannelSpec("duty-group", f"dingtalk://{TOKEN}/"), Notification("n", "g", (), "t", "b")).ok
+    lines = [r.getMessage() for r in caplog.records if "access_token=" in r.getMessage()]
+    assert lines
+    assert all("access_token=***" in line for line in lines)
+    assert webhook.requests[0].path == f"/robot/send?access_token={TOKEN}"  # the real one was sent

@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import email
+import json
+import logging
+import threading
+import time
+from email import policy
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from channels.delivery import body_format, deliver, mask_url, notify_type, prepare_url, url_secrets
+from channels.model import ChannelSpec, Notification, Outcome, Person
+
+if TYPE_CHECKING:
+    from tests.channels.conftest import Mailbox, WebServer
+
+ZHANG = Person("zhang", "张三", role="值班员", phone="13800000001", email="zhang@example.gov.cn")
+LI = Person("li", "李四", phone="13800000002", email="li@example.gov.cn")
+WANG = Person("wang", "王五")  # neither phone nor e-mail
+TITLE = "【红色预警】城东拆迁户聚集"
+BODY = "城东拆迁户今天在县政府门口聚集，要求补偿款。\n首发：微博 2026-11-20 09:30"
+
+
+def note(*people: Person, **meta: str) -> Notification:
+    return Notification("inc-1:0:0:x", "x", people, TITLE, BODY, meta=dict(meta))
+
+
+def mail_url(port: int) -> str:
+    return f"mailto://127.0.0.1:{port}?from=alerts@example.gov.cn&mode=insecure"
+
+
+def test_mailto_reaches_every_recipient_with_chinese_intact(mailbox: Mailbox) -> None:
+    result = deliver(ChannelSpec("email", mail_url(mailbox.port), "email"), note(ZHANG, LI, WANG))
+
+    assert result.outcome is Outcome.OK
+    assert result.detail == "skipped (no email): 王五"
+    assert sorted(to for env in mailbox.envelopes for to in env.rcpt_tos) == [
+        "li@example.gov.cn", "zhang@example.gov.cn",
+    ]
+    message = email.message_from_bytes(mailbox.envelopes[0].original_content or b"", policy=policy.default)
+    assert message["Subject"] == TITLE
+    assert message["From"].addresses[0].addr_spec == "alerts@example.gov.cn"
+    plain = message.get_body(("plain",))
+    assert plain is not None
+    assert plain.get_content().replace("\r\n", "\n").strip() == BODY
+
+
+def test_json_webhook_gets_title_and_body(webhook: WebServer) -> None:
+    spec = ChannelSpec("hook", f"json://{webhook.base}/notify")
+    result = deliver(spec, Notification("n", "hook", (ZHANG,), TITLE, BODY, meta={"level": "red"}))
+
+    assert result.outcome is Outcome.OK
+    [request] = webhook.requests
+    payload = request.json()
+    assert (payload["title"], payload["message"], payload["type"]) == (TITLE, BODY, "failure")
+    assert request.path == "/notify"
+
+
+def test_server_error_is_worth_retrying(webhook: WebServer) -> None:
+    webhook.status = 500
+    result = deliver(ChannelSpec("hook", f"json://{webhook.base}/"), note())
+    assert result.outcome is Outcome.RETRY
+    assert "FAILURE" in result.detail
+    assert len(webhook.requests) == 1  # apprise itself does not retry: the outbox does
+
+
+def test_connection_refused_is_retry_and_quick(refused_port: int) -> None:
+    started = time.monotonic()
+    result = deliver(ChannelSpec("hook", f"json://127.0.0.1:{refused_port}/"), note())
+    assert result.outcome is Outcome.RETRY
+    assert "Connection error" in result.detail
+    assert time.monotonic() - started < 2
+
+
+def test_silent_smtp_server_is_bounded_by_timeout(silent_server: int) -> None:
+    started = time.monotonic()
+    result = deliver(ChannelSpec("email", mail_url(silent_server), "email"), note(ZHANG), timeout=1)
+    assert result.outcome is Outcome.RETRY
+    assert time.monotonic() - started < 5  # 15 s without cto/rto
+
+
+@pytest.mark.parametrize("url", ["nosuchscheme://host/path", "not a url", "mailto://"])
+def test_unusable_url_is_permanent(url: str) -> None:
+    result = deliver(ChannelSpec("bad", url), note())
+    assert result.outcome is Outcome.PERMANENT
+    assert result.detail.startswith("apprise refused the URL ")
+
+
+def test_nobody_with_an_address_is_permanent(mailbox: Mailbox) -> None:
+    result = deliver(ChannelSpec("sms", "capture://sms", "phone"), note(WANG))
+    assert result.outcome is Outcome.PERMANENT
+    assert result.detail == "no recipient has a phone number for this channel: 王五"
+    assert mailbox.envelopes == []
+
+
+def test_jsonl_appends_one_object_a_line(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "er" / "notifications.jsonl"
+    spec = ChannelSpec("log", f"jsonl://{target}")
+    assert deliver(spec, note(ZHANG)).ok
+    assert deliver(ChannelSpec("log-mail", f"jsonl://{target}", "email"), note(ZHANG, LI)).ok
+
+    first, second = (json.loads(line) for line in target.read_text(encoding="utf-8").splitlines())
+    assert (first["title"], first["body"], first["type"]) == (TITLE, BODY, "info")
+    assert "to" not in first
+    assert second["to"] == ["zhang@example.gov.cn", "li@example.gov.cn"]
+    assert first["time"].endswith("+08:00")
+
+
+def test_jsonl_concurrent_appends_never_interleave(tmp_path: Path) -> None:
+    target = tmp_path / "n.jsonl"
+    spec = ChannelSpec("log", f"jsonl://{target}")
+    long_body = BODY * 200  # ~6 KB a line: bigger than a pipe buffer, still one write
+
+    def send(n: int) -> None:
+        for i in range(10):
+            deliver(spec, Notification(f"{n}-{i}", "log", (), f"{n}-{i}", long_body))
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    lines = target.read_text(encoding="utf-8").splitlines()
+    expected = sorted(f"{n}-{i}" for n in range(4) for i in range(10))
+    assert sorted(json.loads(line)["title"] for line in lines) == expected
+
+
+def test_unwritable_jsonl_is_retry(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = deliver(ChannelSpec("log", f"jsonl://{blocker}/n.jsonl"), note())
+    assert result.outcome is Outcome.RETRY
+
+
+def test_console_prints_title_then_body(capfd: pytest.CaptureFixture[str]) -> None:
+    assert deliver(ChannelSpec("console", "console://"), note()).ok
+    assert f"{TITLE}\n{BODY}\n" in capfd.readouterr().out
+
+
+# ---------------------------------------------------------------- pure helpers
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("mailtos://alerts:Pa55word!@smtp.example.gov.cn:465?from=alerts@example.gov.cn",
+         "mailtos://alerts:***@smtp.example.gov.cn:465?from=alerts@example.gov.cn"),
+        ("smseagle://0123456789abcdef@sms.local/13800000001", "smseagle://***@sms.local/13800000001"),
+        ("dingtalk://" + "ab12" * 16 + "/", "dingtalk://***/"),
+        ("dingtalk://SECc0ffee@shortish/", "dingtalk://***@***/"),
+        ("json://gw:8080/sms/send?:message=content&+X-Token=abc123&-apikey=K1K1&mobile=138",
+         "json://gw:8080/sms/send?:message=content&+X-Token=***&-apikey=***&mobile=138"),
+        ("https://oapi.example.cn/robot/send?access_token=0a1b2c&sign=zz99&timestamp=1",
+         "https://oapi.example.cn/robot/send?access_token=***&sign=***&timestamp=1"),
+        ("discord://1234567890/AbCdEf1234567890XyZ_-", "discord://1234567890/***"),
+        ("jsonl:///var/lib/yuqing/notifications.jsonl", "jsonl:///var/lib/yuqing/notifications.jsonl"),
+        ("console://", "console://"),
+        ("token=abc&x=1", "token=***&x=1"),
+    ],
+)
+def test_mask_url(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
+def test_channel_spec_masked_url_uses_mask_url() -> None:
+    assert ChannelSpec("e", "mailto://a:secretpw@h").masked_url == "mailto://a:***@h"
+
+
+def test_url_secrets_include_decoded_forms() -> None:
+    assert url_secrets("mailto://a:p%40ssw0rd@h") == {"p%40ssw0rd", "p@ssw0rd"}
+
+
+@pytest.mark.parametrize(
+    ("url", "to", "prepared"),
+    [
+        ("mailto://h", ["a@x.cn", "b+1@x.cn"], "mailto://h?to=a@x.cn,b%2B1@x.cn&cto=10&rto=10"),
+        ("mailto://h?from=f@x.cn&to=boss@x.cn&cto=3", ["a@x.cn", "boss@x.cn"],
+         "mailto://h?from=f@x.cn&to=boss@x.cn,a@x.cn&cto=3&rto=10"),
+        ("smseagle://t@h/?rto=2", ["+8613800000001"], "smseagle://t@h/?rto=2&to=%2B8613800000001&cto=10"),
+        ("console://", [], "console://?cto=10&rto=10"),
+    ],
+)
+def test_prepare_url(url: str, to: list[str], prepared: str) -> None:
+    assert prepare_url(url, to=to) == prepared
+
+
+def test_notify_type() -> None:
+    assert [notify_type(x) for x in ("red", "yellow", "blue", "RED", "none", "")] == [
+        "failure", "warning", "info", "failure", "info", "info",
+    ]
+
+
+def test_body_format_defaults_to_text() -> None:
+    assert body_format(note()) == "text"
+    assert body_format(note(format="markdown")) == "markdown"
+    assert body_format(note(format="rtf")) == "text"
+
+
+def test_markdown_reaches_a_webhook_unescaped(webhook: WebServer) -> None:
+    body = "### 标题\n- **类别**：征地拆迁"
+    n = Notification("n", "hook", (), TITLE, body, meta={"format": "markdown"})
+    assert deliver(ChannelSpec("hook", f"json://{webhook.base}/"), n).ok
+    assert webhook.requests[0].json()["message"] == body
+
+
+def test_apprise_warning_lines_reach_detail(caplog: pytest.LogCaptureFixture, refused_port: int) -> None:
+    caplog.set_level(logging.WARNING, logger="apprise")
+    result = deliver(ChannelSpec("hook", f"json://127.0.0.1:{refused_port}/"), note())
+    assert "A Connection error occurred sending JSON notification to 127.0.0.1." in result.detail

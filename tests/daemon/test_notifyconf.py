@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from channels.delivery import deliver
+from channels.model import ChannelSpec, Notification
+from daemon.notifyconf import infer_address, load_notify
+from rules.errors import ConfigError
+from rules.model import Level
+
+DATA = Path(__file__).parent / "data" / "notify"
+DURATION_HINT = "use a number with s, m, h or d, such as 30s, 15m, 2h or 1h30m"
+ENV = {"DINGTALK_TOKEN": "0123456789abcdef0123456789abcdef"}
+
+# One file per problem, with every line it must produce: (line, column, message).
+ERRORS: dict[str, list[tuple[int, int, str]]] = {
+    "unknown-team.yaml": [(6, 17, 'unknown team "值斑" (did you mean "值班"?)')],
+    "unknown-channel.yaml": [(7, 13, 'unknown channel "emial" (did you mean "email"?)')],
+    "unknown-person.yaml": [(5, 8, 'unknown person "zhnag" in team "值班" (did you mean "zhang"?)')],
+    "missing-env.yaml": [
+        (2, 15, 'channel "duty-group": environment variable "DINGTALK_TOKEN" is not set'),
+        (3, 9, 'channel "hook": environment variable "HOOK_PASSWORD" is not set'),
+        (3, 9, 'channel "hook": environment variable "HOOK_PATH" is not set'),
+    ],
+    "bad-duration.yaml": [(7, 41, f'invalid duration "15 minutes": {DURATION_HINT}')],
+    "bad-address.yaml": [(2, 79, 'address must be email, phone or none, got "mail"')],
+    "unknown-scheme.yaml": [
+        (2, 10, 'channel "email": apprise does not know "mailo://" (did you mean "mailto"?)'),
+    ],
+    "not-a-url.yaml": [
+        (2, 10, 'channel "email": expected an apprise URL such as "mailtos://user:password@smtp.example.gov.cn"'),
+    ],
+    "missing-name.yaml": [(3, 10, 'person "zhang" needs "name"')],
+    "bad-email.yaml": [(3, 28, 'person "zhang": "zhang.example.gov.cn" is not an e-mail address')],
+    "bad-phone.yaml": [(3, 28, 'person "zhang": "一三八" is not a phone number')],
+    "unknown-level.yaml": [(4, 3, 'unknown level "yelow" (did you mean "yellow"?)')],
+    "bad-unless.yaml": [(4, 52, '"unless" can only be "acknowledged", got "resolved"')],
+    "bad-digest.yaml": [(4, 40, '"digest" can only be "daily", got "weekly"')],
+    "bad-digest-at.yaml": [(2, 12, 'digest_at: expected a time like "08:00", got "25:00"')],
+    "unknown-admin.yaml": [(4, 8, 'unknown team "网信" (did you mean "网信办"?)')],
+    "unknown-field.yaml": [
+        (4, 8, 'unknown field "notfy" in step (did you mean "notify"?)'),
+        (4, 7, 'step needs "notify"'),
+    ],
+    "until-without-repeat.yaml": [(4, 39, '"until" needs "repeat"')],
+    "missing-policies.yaml": [(1, 1, 'notify.yaml needs "policies"')],
+    "many-errors.yaml": [
+        (3, 14, 'channel "sms": environment variable "SMS_TOKEN" is not set'),
+        (7, 15, 'unknown person "li" in team "值班"'),
+        (10, 21, 'unknown team "领导"'),
+        (10, 53, f'invalid duration "soon": {DURATION_HINT}'),
+        (11, 3, 'unknown level "orange": expected red, yellow or blue'),
+        (12, 12, 'digest_at: expected a time like "08:00", got "9am"'),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_each_problem_is_reported_exactly(name: str) -> None:
+    path = DATA / name
+    with pytest.raises(ConfigError) as exc:
+        load_notify(path, env={} if name == "missing-env.yaml" else ENV)
+    expected = [f"{path}:{line}:{col}: error: {message}" for line, col, message in ERRORS[name]]
+    assert [str(p) for p in exc.value.problems] == expected
+
+
+def test_every_error_file_is_listed() -> None:
+    files = {p.name for p in DATA.glob("*.yaml")} - {"design.yaml", "design-complete.yaml", "empty.yaml"}
+    assert files == set(ERRORS)
+
+
+def test_empty_file() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_notify(DATA / "empty.yaml", env={})
+    assert str(exc.value) == f"{DATA / 'empty.yaml'}: error: the notify file is empty"
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_notify(DATA / "nope.yaml", env={})
+    assert str(exc.value) == f"{DATA / 'nope.yaml'}: error: file not found"
+
+
+def test_errors_never_echo_other_secrets() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_notify(DATA / "not-a-url.yaml", env={})
+    assert "Secret-123" not in str(exc.value)
+
+
+def test_design_example_verbatim() -> None:
+    """DESIGN's block names wang and zhao in teams without listing them under people: exactly that is said."""
+    path = DATA / "design.yaml"
+    with pytest.raises(ConfigError) as exc:
+        load_notify(path, env=ENV)
+    assert [str(p) for p in exc.value.problems] == [
+        f'{path}:3:31: error: unknown person "wang" in team "宣传部" (did you mean "zhang"?)',
+        f'{path}:3:45: error: unknown person "zhao" in team "领导小组" (did you mean "zhang"?)',
+    ]
+
+
+def test_design_example_with_its_people() -> None:
+    config = load_notify(DATA / "design-complete.yaml", env=ENV)
+
+    assert {n: (c.url, c.address) for n, c in config.channels.items()} == {
+        "email": ("mailtos://…", "email"),
+        "sms": ("smseagle://…", "phone"),
+        "duty-group": (f"dingtalk://{ENV['DINGTALK_TOKEN']}/", "none"),
+    }
+    assert config.directory.teams == {"值班": ("zhang",), "宣传部": ("wang",), "领导小组": ("zhao",)}
+    assert [p.name for p in config.directory.members(["领导小组", "值班"])] == ["赵六", "张三"]
+    assert config.directory.people["zhao"].email is None
+    assert config.digest_at == "08:00"
+    assert config.admin_team is None
+
+    red = config.policies[Level.RED].steps
+    assert (red[0].notify, red[0].via, red[0].deadline, red[0].after) == (
+        ("值班", "宣传部", "领导小组"), ("sms", "email", "duty-group"), timedelta(minutes=30), timedelta(0))
+    assert (red[1].after, red[1].unless_acknowledged, red[1].repeat, red[1].until) == (
+        timedelta(minutes=15), True, timedelta(minutes=15), None)
+    assert (red[1].location.line, red[1].location.column) == (11, 7)
+    yellow = config.policies[Level.YELLOW].steps
+    assert (yellow[1].after, yellow[1].via) == (timedelta(hours=1), ("sms",))
+    assert not yellow[0].unless_acknowledged
+    blue = config.policies[Level.BLUE].steps
+    assert (blue[0].digest, blue[0].notify) == ("daily", ("值班",))
+
+
+def test_jsonl_paths_are_resolved_against_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "县 配置"
+    folder.mkdir()
+    (folder / "notify.yaml").write_text(
+        "channels:\n"
+        "  dot: jsonl://./var/notifications.jsonl\n"
+        "  bare: jsonl://var/other.jsonl\n"
+        "  absolute: jsonl:///tmp/x.jsonl\n"
+        "digest_at: 8:30\n"
+        "people: {}\n"
+        "policies: {red: [{notify: [], via: [dot, bare]}]}\n",
+        encoding="utf-8",
+    )
+    config = load_notify(folder / "notify.yaml", env={})
+    assert config.channels["absolute"].url == "jsonl:///tmp/x.jsonl"
+    assert config.digest_at == "08:30"
+
+    for name, file in (("dot", "notifications.jsonl"), ("bare", "other.jsonl")):
+        spec = config.channels[name]
+        assert spec.url.startswith("jsonl:///")
+        assert deliver(spec, Notification("n", name, (), "【测试】标题", "正文")).ok
+        [line] = (folder / "var" / file).read_text(encoding="utf-8").splitlines()
+        assert json.loads(line)["title"] == "【测试】标题"
+
+
+def test_channel_mapping_form_and_address_override(tmp_path: Path) -> None:
+    (tmp_path / "notify.yaml").write_text(
+        "channels:\n"
+        "  gw: {url: 'json://127.0.0.1:9/sms?token=${GW_TOKEN}', address: phone}\n"
+        "  mail: 'mailto://127.0.0.1:2525?from=a@example.gov.cn'\n"
+        "people: {zhang: {name: 张三, phone: 13800000001}}\n"
+        "teams: {值班: zhang, 网信办: [zhang]}\n"
+        "admin: 网信办\n"
+        "policies: {red: [{notify: 值班, via: gw, after: 90}]}\n",
+        encoding="utf-8",
+    )
+    config = load_notify(tmp_path / "notify.yaml", env={"GW_TOKEN": "t0k"})
+    assert config.channels["gw"] == ChannelSpec("gw", "json://127.0.0.1:9/sms?token=t0k", "phone")
+    assert config.channels["mail"].address == "email"
+    assert config.directory.people["zhang"].phone == "13800000001"  # an unquoted number is still text
+    assert config.directory.teams["值班"] == ("zhang",)
+    assert config.admin_team == "网信办"
+    [step] = config.policies[Level.RED].steps
+    assert (step.notify, step.via, step.after) == (("值班",), ("gw",), timedelta(seconds=90))
+
+
+@pytest.mark.parametrize(
+    ("url", "address"),
+    [("mailto://h", "email"), ("MAILTOS://h", "email"), ("smseagle://t@h", "phone"),
+     ("twilio://a:b@c", "phone"), ("dingtalk://t/", "none"), ("json://h", "none"), ("jsonl:///x", "none"),
+     ("console://", "none")],
+)
+def test_infer_address(url: str, address: str) -> None:
+    assert infer_address(url) == address
