@@ -112,15 +112,18 @@ class Inbox:
         self.processing = self.path / "processing"
         self.processed = self.path / "processed"
         self.failed = self.path / "failed"
+        self.young = 0
 
     def prepare(self) -> None:
         for folder in (self.path, self.processing, self.processed, self.failed):
             folder.mkdir(parents=True, exist_ok=True)
 
     def ready(self, now: float | None = None) -> list[str]:
-        """Names in the inbox that look complete, oldest first."""
+        """Names in the inbox that look complete, oldest first. ``young`` counts the files skipped
+        because they changed less than SETTLE_SECONDS ago: the caller looks again soon."""
         now = time.time() if now is None else now
         found: list[tuple[float, str]] = []
+        self.young = 0
         with os.scandir(self.path) as entries:
             for entry in entries:
                 if not self.wanted(entry.name):
@@ -129,7 +132,9 @@ class Inbox:
                     st = entry.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue
-                if stat.S_ISLNK(st.st_mode) or (stat.S_ISREG(st.st_mode) and now - st.st_mtime >= SETTLE_SECONDS):
+                if stat.S_ISREG(st.st_mode) and now - st.st_mtime < SETTLE_SECONDS:
+                    self.young += 1
+                elif stat.S_ISLNK(st.st_mode) or stat.S_ISREG(st.st_mode):
                     found.append((st.st_mtime, entry.name))
         return [name for _, name in sorted(found)]
 
@@ -184,34 +189,43 @@ def _free_name(target: Path) -> Path:
     raise FileExistsError(target)
 
 
+@dataclass(frozen=True)
+class Event:
+    inbox: int  # index into the service's inboxes
+    name: str
+    complete: bool  # closed by its writer or renamed in: safe to take at once
+
+
 class _Handler(FileSystemEventHandler):
     """Only enqueues names: work in the watchdog thread would stall inotify and overflow its queue."""
 
-    def __init__(self, index: int, events: queue.Queue[tuple[int, str]]) -> None:
+    def __init__(self, index: int, events: queue.Queue[Event]) -> None:
         self.index = index
         self.events = events
 
-    def _put(self, path: str | bytes) -> None:
+    def _put(self, path: str | bytes, complete: bool) -> None:
         name = os.path.basename(os.fsdecode(path))
         if Inbox.wanted(name):
-            self.events.put((self.index, name))
+            self.events.put(Event(self.index, name, complete))
 
-    def on_closed(self, event: FileSystemEvent) -> None:
-        self._put(event.src_path)
+    def on_closed(self, event: FileSystemEvent) -> None:  # the writer closed it: complete
+        self._put(event.src_path, complete=True)
 
-    def on_created(self, event: FileSystemEvent) -> None:  # a rename-in gives only "created"
+    def on_created(self, event: FileSystemEvent) -> None:
+        # A rename-in gives only "created" (complete), but so does the start of an in-place write
+        # (not complete): treat it as unknown and let the settle time decide.
         if not event.is_directory:
-            self._put(event.src_path)
+            self._put(event.src_path, complete=False)
 
-    def on_moved(self, event: FileSystemEvent) -> None:
-        self._put(event.dest_path)
+    def on_moved(self, event: FileSystemEvent) -> None:  # renamed into the inbox: complete
+        self._put(event.dest_path, complete=True)
 
 
 class Watcher:
     """watchdog on every inbox; the service also rescans periodically, since inotify can overflow."""
 
     def __init__(self, inboxes: list[Inbox]) -> None:
-        self.events: queue.Queue[tuple[int, str]] = queue.Queue()
+        self.events: queue.Queue[Event] = queue.Queue()
         self.observer = Observer()
         for index, inbox in enumerate(inboxes):
             self.observer.schedule(_Handler(index, self.events), str(inbox.path), recursive=False)
@@ -223,7 +237,7 @@ class Watcher:
         self.observer.stop()
         self.observer.join(timeout=5)
 
-    def drain(self, timeout: float) -> Iterator[tuple[int, str]]:
+    def drain(self, timeout: float) -> Iterator[Event]:
         try:
             yield self.events.get(timeout=timeout)
         except queue.Empty:

@@ -7,9 +7,18 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+
+_LEVEL_NAMES = {"warn": "warning", "exception": "error", "critical": "critical"}
+
+
+def add_log_level(_logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The log level under ``log_level``: ``level`` in our events is the 预警等级 of a message or incident."""
+    event_dict["log_level"] = _LEVEL_NAMES.get(method_name, method_name)
+    return event_dict
 
 
 def setup(*, json_lines: bool | None = None, level: int = logging.INFO) -> None:
@@ -18,7 +27,7 @@ def setup(*, json_lines: bool | None = None, level: int = logging.INFO) -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_logger_name,
-        structlog.stdlib.add_log_level,
+        add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(

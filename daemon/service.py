@@ -23,7 +23,7 @@ from channels.templates import render
 from daemon.clock import Clock, SystemClock
 from daemon.config import Config
 from daemon.escalation import Escalation
-from daemon.ingest import Inbox, Watcher
+from daemon.ingest import SETTLE_SECONDS, Inbox, Watcher
 from daemon.notifyconf import load_notify
 from daemon.outbox import Outbox
 from daemon.pipeline import Pipeline
@@ -54,6 +54,7 @@ class Service:
         self.reload_requested = threading.Event()
         self.delivery_wakeup = threading.Event()
         self.notifier = SystemdNotifier()
+        self.rescan_seconds = config.rescan_every.total_seconds()
 
     def run(self) -> int:
         started = time.monotonic()
@@ -97,16 +98,23 @@ class Service:
         delivery = threading.Thread(target=self._deliver_loop, name="outbox", daemon=True)
         delivery.start()
         self.notifier.ready(f"watching {len(self.inboxes)} inbox(es)")
+        log.info("service.ready", inboxes=len(self.inboxes))
         last_scan = last_ping = time.monotonic()
         try:
             while not self.stopping.is_set():
-                for index, _name in watcher.drain(timeout=0.5):
-                    self._take(self.inboxes[index], settled_only=False)
+                for event in watcher.drain(timeout=0.5):
                     if self.stopping.is_set():
                         break
+                    if event.complete:
+                        self._take_one(self.inboxes[event.inbox], event.name)
+                    else:
+                        self.inboxes[event.inbox].young += 1
                 if escalation.fire_due(store, self.clock.now()):
                     self.delivery_wakeup.set()
-                if time.monotonic() - last_scan >= self.config.rescan_every.total_seconds():
+                # A file still being written in place is looked at again once it has settled.
+                young = any(inbox.young for inbox in self.inboxes)
+                since_scan = time.monotonic() - last_scan
+                if since_scan >= self.rescan_seconds or (young and since_scan >= SETTLE_SECONDS):
                     self._resume_and_scan(settled_only=True)
                     last_scan = time.monotonic()
                 if self.reload_requested.is_set():
@@ -141,9 +149,12 @@ class Service:
         for name in names:
             if self.stopping.is_set():
                 return
-            path = inbox.claim(name)
-            if path is not None:
-                self._handle(inbox, path)
+            self._take_one(inbox, name)
+
+    def _take_one(self, inbox: Inbox, name: str) -> None:
+        path = inbox.claim(name)  # None: already taken by a scan, or gone
+        if path is not None:
+            self._handle(inbox, path)
 
     def _handle(self, inbox: Inbox, path: Path) -> None:
         self.pipeline.handle_file(inbox, path)

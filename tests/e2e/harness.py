@@ -37,7 +37,7 @@ class Daemon:
             [sys.executable, "-m", "daemon", "run", "-c", str(self.config), *self.extra],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._follow, daemon=True).start()
-        if not self.wait_event("service.started", timeout=ready_timeout):
+        if not self.wait_event("service.ready", timeout=ready_timeout):
             self.kill()
             raise AssertionError("daemon did not start:\n" + "\n".join(self.raw[-40:]))
         return self

@@ -57,7 +57,7 @@ def test_sighup_reloads_rules_and_a_broken_file_keeps_the_old_ones(
 
         rules.write_text("rules:\n  - id: broken\n    level: purple\n", encoding="utf-8")
         os.kill(daemon.proc.pid, signal.SIGHUP)
-        assert daemon.wait_event("rules.reload_failed", timeout=30)
+        assert daemon.wait_event("rules.reload_failed", timeout=30, count=2)  # both problems, each logged
         failures = [e["problem"] for e in daemon.matching("rules.reload_failed")]
         assert any(str(rules) + ":3:12: error:" in f for f in failures), failures
         drop(inbox, "wage2.json", {"id": "w2", "source": "douyin", "text": "又有农民工讨薪"})
