@@ -1,0 +1,231 @@
+"""A rule set compiled onto durable_rules, and the verdict it gives a message.
+
+How the rules are laid out on the engine, and why (numbers in FIELD-GUIDE §1):
+
+- One module-level ``QuietHost`` without background threads and one module-level lock around every
+  engine call: the C extension has no locks of its own and loses actions under threads.
+- A message is a *fact*, asserted then retracted, so that every matching rule fires (an event would
+  fire one). Every condition starts with ``t == "msg"``: the engine re-asserts its session state after
+  each action, and a condition that state could satisfy would loop forever.
+- Rules are sharded into rulesets of at most 64: a fact satisfying more than 64 rules of one ruleset
+  fails with error 303 and fires none.
+- Keywords reach the fact as *term groups*, not words. Every distinct word set a rule asks about
+  (an ``all`` term, the union of its ``any`` terms, the union of its ``none`` terms) gets an index, and
+  the fact carries the indices of the groups present in a list ``k`` (plus a sentinel, because
+  ``allItems`` over an empty list is false). A list has no size limit, where 254 top-level keys fail
+  with error 302; and no rule needs an ``$or`` over words, which durable_rules caps at 512 and
+  multiplies out across a rule (12 × 12 alternatives already fail with error 113).
+- Spread numbers go in as fixed-point integers (``rules.evaluate.fixed``): the engine's parser rejects
+  floats such as ``5e-05``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import durable_rules_engine as dre
+import structlog
+from durable import engine as durable
+from durable.engine import MessageNotHandledException
+
+from rules.evaluate import fixed, grade, is_live, number, ordered_sources
+from rules.model import (
+    SPREAD_FIELDS,
+    ActivePeriod,
+    Analysis,
+    Comparison,
+    Level,
+    Rule,
+    RuleMatch,
+    RuleSet,
+    Spread,
+    Verdict,
+)
+
+log = structlog.get_logger(__name__)
+
+SHARD_SIZE = 64  # durable_rules MAX_STACK_SIZE: more simultaneous matches in one ruleset fail (303)
+SENTINEL = -1  # always in the fact's group list, so that "no group g" can be written as allItems(!= g)
+SID = "0"  # the one session every fact goes to (each extra sid costs memory per rule)
+
+_OPS = {">=": "$gte", "<=": "$lte", ">": "$gt", "<": "$lt", "!=": "$neq"}
+
+
+class QuietHost(durable.Host):  # type: ignore[misc]
+    """A durable_rules host without its dispatcher and timer threads: everything runs inside the
+    caller's ``assert_fact``. This project uses neither timers nor queued actions."""
+
+    def _run(self) -> None:
+        pass
+
+
+_host = QuietHost()
+_lock = threading.Lock()
+_compiles = itertools.count(1)
+
+
+class Engine:
+    """One compiled rule set. ``evaluate`` may be called from any thread; ``close`` frees the engine's
+    memory (call it when a reload replaced this engine)."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self._rules = tuple(r for r in ruleset.rules if r.enabled)
+        self._groups: dict[frozenset[str], int] = {}
+        self._word_groups: dict[str, list[int]] = {}
+        self._fired: list[int] = []
+        self._facts = itertools.count(1)
+        self._closed = False
+        self._names: list[str] = []
+        self._stateful: set[str] = set()  # shards where a rule fired, so the session state exists
+        definitions = [self._rule_definition(rule) for rule in self._rules]
+        for word_set, group in self._groups.items():
+            for word in word_set:
+                self._word_groups.setdefault(word, []).append(group)
+        self._register(definitions)
+        log.info("engine.compiled", version=ruleset.version, rules=len(self._rules), shards=len(self._names),
+                 groups=len(self._groups))
+
+    # ------------------------------------------------------------ compile
+
+    def _group(self, words: frozenset[str]) -> int:
+        return self._groups.setdefault(words, len(self._groups))
+
+    def _rule_definition(self, rule: Rule) -> list[dict[str, Any]]:
+        """The ``$and`` list of one rule's condition on the fact."""
+        when = rule.when
+        conditions: list[dict[str, Any]] = [{"t": "msg"}]
+        conditions += [{"$iany": {"k": {"$i": self._group(term.words)}}} for term in when.all]
+        if when.any:
+            anything = frozenset().union(*(term.words for term in when.any))
+            conditions.append({"$iany": {"k": {"$i": self._group(anything)}}})
+        nothing = frozenset().union(*(term.words for term in when.none))
+        if nothing:
+            conditions.append({"$iall": {"k": {"$neq": {"$i": self._group(nothing)}}}})
+        if when.sources:
+            alternatives = [{"source": source} for source in sorted(when.sources)]
+            conditions.append(alternatives[0] if len(alternatives) == 1 else {"$or": alternatives})
+        conditions += [_comparison(c) for c in when.spread]
+        return conditions
+
+    def _register(self, definitions: list[list[dict[str, Any]]]) -> None:
+        version = re.sub(r"[^0-9A-Za-z]", "", self.ruleset.version)[:16] or "v"
+        compiled = next(_compiles)
+        try:
+            for shard, start in enumerate(range(0, len(definitions), SHARD_SIZE)):
+                name = f"yq_{version}_{compiled}_{shard}"
+                rules = {
+                    f"r{i}": {"all": [{"m": {"$and": definitions[i]}}], "run": self._action(i)}
+                    for i in range(start, min(start + SHARD_SIZE, len(definitions)))
+                }
+                _host.register_rulesets({name: rules})
+                self._names.append(name)
+        except Exception as exc:
+            self.close()
+            ids = ", ".join(r.id for r in self._rules[start:start + SHARD_SIZE])
+            raise RuntimeError(f"durable_rules rejected rules {ids}: {exc}") from exc
+
+    def _action(self, index: int) -> Callable[[object], None]:
+        # Exceptions in actions are swallowed by the engine: keep this one too simple to fail.
+        def fired(_closure: object) -> None:
+            self._fired.append(index)
+
+        return fired
+
+    # ------------------------------------------------------------ evaluate
+
+    def evaluate(self, analysis: Analysis, spread: Spread, periods: Sequence[ActivePeriod],
+                 at: datetime) -> Verdict:
+        """The verdict of the live rules on one message: level, matches in rule order, reasons."""
+        hits = self._matching(analysis, spread)
+        matches: list[RuleMatch] = []
+        reasons: list[str] = []
+        period: str | None = None
+        for index in hits:
+            rule = self._rules[index]
+            if not is_live(rule, at):
+                reasons.append(f"rule {rule.id}: expired on {rule.expires}, ignored")
+                continue
+            level, raised_by, period_reasons = grade(rule, periods)
+            period = period or raised_by
+            matches.append(RuleMatch(rule.id, rule.title, rule.category, rule.level, level, rule.notify,
+                                     rule.location))
+            reasons += [*_explain(rule, analysis, spread), *period_reasons]
+        level = max((m.level for m in matches), default=Level.NONE)
+        return Verdict(level, tuple(matches), period, tuple(reasons))
+
+    def _matching(self, analysis: Analysis, spread: Spread) -> list[int]:
+        """Indices of the compiled rules whose condition holds, in rule order."""
+        groups = {g for word in analysis.words for g in self._word_groups.get(word, ())}
+        fact: dict[str, Any] = {"t": "msg", "source": analysis.message.source,
+                                "k": [SENTINEL, *sorted(groups)]}
+        fact |= {name: fixed(getattr(spread, name)) for name in SPREAD_FIELDS}
+        with _lock:
+            if self._closed:
+                raise RuntimeError("engine is closed")
+            fact["id"] = f"f{next(self._facts)}"  # a fact asserted twice would be rejected
+            self._fired.clear()
+            for name in self._names:
+                try:
+                    _host.assert_fact(name, fact)
+                except MessageNotHandledException:
+                    continue  # no rule of this shard matched; nothing was stored
+                self._stateful.add(name)
+                _host.retract_fact(name, fact)
+            return sorted(self._fired)
+
+    # ------------------------------------------------------------ close
+
+    def close(self) -> None:
+        """Free the compiled rulesets. Later ``evaluate`` calls raise ``RuntimeError``."""
+        with _lock:
+            self._closed = True
+            names, self._names = self._names, []
+            for name in names:
+                _release(name, name in self._stateful)
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _release(name: str, stateful: bool) -> None:
+    """Drop one ruleset from the host. There is no API for it; this is FIELD-GUIDE's reload recipe:
+    without ``delete_state`` each reload keeps about 1 MB per 100 rules.
+
+    ``delete_state`` only where a rule once fired: on a ruleset that was asserted to but never
+    matched it crashes the process (segmentation fault), and on a fresh one it raises error 309.
+    """
+    if stateful:
+        _host.delete_state(name, SID)
+    ruleset = _host._ruleset_directory.pop(name, None)
+    if ruleset is not None:
+        _host._ruleset_list.remove(ruleset)
+        dre.delete_ruleset(ruleset._handle)
+
+
+def _comparison(comparison: Comparison) -> dict[str, Any]:
+    value = fixed(comparison.value)
+    if comparison.op == "==":
+        return {comparison.field: value}
+    return {_OPS[comparison.op]: {comparison.field: value}}
+
+
+def _explain(rule: Rule, analysis: Analysis, spread: Spread) -> list[str]:
+    """Why a matching rule matched, for IT staff: the keywords, the source, the spread."""
+    wanted = frozenset().union(*(term.words for term in (*rule.when.all, *rule.when.any)))
+    hits = sorted((h for h in analysis.hits if h.word in wanted), key=lambda h: (h.positions[:1], h.word))
+    keywords = ", ".join(h.word for h in hits) if hits else "(none required)"
+    lines = [f"rule {rule.id}: keywords {keywords}"]
+    if rule.when.sources:
+        lines.append(f"source {analysis.message.source} in {', '.join(ordered_sources(rule.when.sources))}")
+    lines += [f"spread {c.field} {number(getattr(spread, c.field))} {c.op} {number(c.value)}"
+              for c in rule.when.spread]
+    return lines
