@@ -82,9 +82,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from rules.ruletests import format_table, run_rule_tests
-
     from daemon.rulebook import build_rulebook, new_analyzer
+    from rules.ruletests import format_table, run_rule_tests
 
     path = config_path(args.config)
     problems: list[Problem] = []

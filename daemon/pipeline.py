@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Literal
 
 import structlog
-from rules.text import Analyzer
 
 from daemon import incidents
 from daemon.clock import Clock, to_epoch
@@ -24,6 +23,7 @@ from daemon.rulebook import Rulebook
 from daemon.store import Store, dumps
 from rules.message import message_to_dict
 from rules.model import Level, Message, Verdict, content_hash
+from rules.text import Analyzer
 
 log = structlog.get_logger(__name__)
 

@@ -10,14 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from rules.engine import Engine
-from rules.text import Analyzer
-
 from daemon.config import Config
+from rules.engine import Engine
 from rules.errors import Problem
 from rules.loader import load_rules
 from rules.model import Analysis, Message, RuleSet, Spread, Verdict
 from rules.periods import Calendar, load_periods
+from rules.text import Analyzer
 
 
 @dataclass
