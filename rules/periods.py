@@ -18,7 +18,7 @@ from datetime import MAXYEAR, MINYEAR, date, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from borax.calendars.lunardate import LunarDate  # type: ignore[import-untyped]
+from borax.calendars.lunardate import LunarDate
 
 from rules.errors import ConfigError, Problem
 from rules.message import SHANGHAI
