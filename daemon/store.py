@@ -16,7 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Columns added after a table first shipped: (table, column, definition). Applied once, in order, to
+# state files created by an older version; new files get them from the migration too.
+MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
+    (2, "incidents", "spread", "TEXT NOT NULL DEFAULT '{}'"),
+    (2, "incidents", "first_seen", "REAL"),
+    (2, "incidents", "first_source", "TEXT"),
+    (2, "incidents", "first_url", "TEXT"),
+    (2, "incidents", "updated_at", "REAL"),
+    (2, "incidents", "resurgences", "INTEGER NOT NULL DEFAULT 0"),
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,6 +61,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE TABLE IF NOT EXISTS digest_items (
     id INTEGER PRIMARY KEY, incident_id TEXT NOT NULL, step INTEGER NOT NULL, added_at REAL NOT NULL,
     sent_at REAL, UNIQUE (incident_id, step));
+CREATE TABLE IF NOT EXISTS incident_events (
+    id INTEGER PRIMARY KEY, incident_id TEXT NOT NULL, at REAL NOT NULL, kind TEXT NOT NULL,
+    level TEXT, actor TEXT, detail TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS incident_events_incident ON incident_events (incident_id, at);
+CREATE INDEX IF NOT EXISTS messages_incident ON messages (incident_id);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY, at REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     incident_id TEXT, detail TEXT NOT NULL);
@@ -72,8 +88,18 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self.db.executescript(SCHEMA)  # executescript commits on its own: not inside transaction()
+        self._migrate()
+
+    def _migrate(self) -> None:
         with self.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            current = int(row["value"]) if row else 1
+            for version, table, column, definition in MIGRATIONS:
+                if version > current:
+                    columns = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
+                    if column not in columns:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     @property
     def db(self) -> sqlite3.Connection:
