@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from daemon.store import SCHEMA_VERSION, Store
+
+V1_INCIDENTS = """CREATE TABLE incidents (
+    id TEXT PRIMARY KEY, level TEXT NOT NULL, status TEXT NOT NULL, title TEXT NOT NULL,
+    category TEXT NOT NULL, teams TEXT NOT NULL, opened_at REAL NOT NULL, level_at REAL NOT NULL,
+    deadline_at REAL, acked_at REAL, acked_by TEXT, resolved_at REAL, first_message TEXT NOT NULL,
+    alert TEXT NOT NULL)"""
+
+
+def test_a_version_1_state_file_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(f"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                     f"INSERT INTO meta VALUES ('schema_version', '1'); {V1_INCIDENTS};"
+                     "INSERT INTO incidents VALUES ('YQ-1', 'red', 'open', 't', '', '[]', 1, 1, NULL, NULL, NULL,"
+                     " NULL, 'm', '{}');")
+    db.close()
+    store = Store(path)
+    columns = {r["name"] for r in store.query("PRAGMA table_info(incidents)")}
+    assert {"spread", "first_seen", "first_source", "first_url", "updated_at", "resurgences"} <= columns
+    assert store.one("SELECT spread FROM incidents WHERE id = 'YQ-1'")["spread"] == "{}"  # type: ignore[index]
+    assert store.one("SELECT value FROM meta WHERE key = 'schema_version'")["value"] == str(SCHEMA_VERSION)  # type: ignore[index]
+    store.close()
+    Store(path).close()  # opening again changes nothing
+
+
+def test_wal_mode(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    assert store.one("PRAGMA journal_mode")[0] == "wal"  # type: ignore[index]
