@@ -8,24 +8,24 @@ overdue timer once and never twice.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
 import structlog
 
-from channels.model import Alert, ChannelSpec, Person
+from channels.model import Alert, Person
 from daemon import incidents, outbox
+from daemon.alerts import alert_from_dict
 from daemon.clock import from_epoch, local, to_epoch
 from daemon.incidents import Incident
+from daemon.outbox import Render
 from daemon.policy import NotifyConfig, Step
 from daemon.store import Store, loads
 from rules.model import Level
 
 log = structlog.get_logger(__name__)
 
-Render = Callable[[Alert, ChannelSpec], tuple[str, str]]
 Kind = Literal["new", "escalation", "repeat", "raised", "digest", "test"]
 
 
@@ -141,7 +141,7 @@ class Escalation:
         groups: dict[tuple[str, int], list[Alert]] = {}
         for r in rows:
             groups.setdefault((r["level"], r["step"]), []).append(
-                incidents.alert_from_dict(loads(r["alert"])))
+                alert_from_dict(loads(r["alert"])))
         queued = 0
         for (level_name, index), items in groups.items():
             policy = self.notify.policies.get(Level.parse(level_name))
@@ -166,7 +166,7 @@ class Escalation:
             if spec is None:
                 log.error("notify.unknown_channel", channel=name, incident=incident_id)
                 continue
-            title, body = self.render(alert, spec)
-            queued += outbox.enqueue(db, f"{key}:{name}", incident_id, name, recipients, title, body, now)
+            queued += outbox.enqueue(db, f"{key}:{name}", incident_id, name, recipients, self.render(alert, spec),
+                                     now, alert)
         return queued
 

@@ -7,9 +7,9 @@ import dataclasses
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from channels.model import Alert
+from daemon.alerts import alert_from_dict, alert_to_dict
 from daemon.clock import from_epoch, local, to_epoch
 from daemon.store import Store, dumps, loads
 from rules.model import Level, Message, Verdict
@@ -117,26 +117,6 @@ def audit(db: sqlite3.Connection, now: datetime, actor: str, action: str, incide
           detail: str) -> None:
     db.execute("INSERT INTO audit (at, actor, action, incident_id, detail) VALUES (?, ?, ?, ?, ?)",
                (to_epoch(now), actor, action, incident_id, detail))
-
-
-def alert_to_dict(alert: Alert) -> dict[str, Any]:
-    data = dataclasses.asdict(alert)
-    for key in ("first_seen", "deadline"):
-        if data[key] is not None:
-            data[key] = to_epoch(data[key])
-    data["items"] = []
-    return data
-
-
-def alert_from_dict(data: dict[str, Any]) -> Alert:
-    fields = dict(data)
-    for key in ("first_seen", "deadline"):
-        if fields.get(key) is not None:
-            fields[key] = from_epoch(fields[key])
-    for key in ("rules", "reasons"):
-        fields[key] = tuple(fields.get(key, ()))
-    fields["items"] = ()
-    return Alert(**fields)
 
 
 def _from_row(row: sqlite3.Row) -> Incident:

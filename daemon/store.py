@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Columns added after a table first shipped: (table, column, definition). Applied once, in order, to
 # state files created by an older version; new files get them from the migration too.
@@ -27,6 +27,8 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
     (2, "incidents", "first_url", "TEXT"),
     (2, "incidents", "updated_at", "REAL"),
     (2, "incidents", "resurgences", "INTEGER NOT NULL DEFAULT 0"),
+    (3, "outbox", "meta", "TEXT NOT NULL DEFAULT '{}'"),
+    (3, "outbox", "alert", "TEXT"),
 )
 
 SCHEMA = """
@@ -66,6 +68,11 @@ CREATE TABLE IF NOT EXISTS incident_events (
     level TEXT, actor TEXT, detail TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS incident_events_incident ON incident_events (incident_id, at);
 CREATE INDEX IF NOT EXISTS messages_incident ON messages (incident_id);
+CREATE TABLE IF NOT EXISTS feed_state (
+    url TEXT PRIMARY KEY, etag TEXT, modified TEXT, state TEXT NOT NULL DEFAULT 'new',
+    failures INTEGER NOT NULL DEFAULT 0, next_poll_at REAL, last_error TEXT, last_ok_at REAL);
+CREATE TABLE IF NOT EXISTS feed_seen (
+    url TEXT NOT NULL, guid TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (url, guid));
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY, at REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     incident_id TEXT, detail TEXT NOT NULL);

@@ -12,6 +12,7 @@ from channels.model import Alert, ChannelSpec, Person
 from daemon import incidents
 from daemon.clock import FakeClock
 from daemon.escalation import Escalation, decide
+from daemon.outbox import Rendered
 from daemon.policy import NotifyConfig, Policy, Step
 from daemon.store import Store
 from rules.model import Level, Location, Message, RuleMatch, Verdict
@@ -37,8 +38,8 @@ def notify_config() -> NotifyConfig:
     )
 
 
-def render(alert: Alert, spec: ChannelSpec) -> tuple[str, str]:
-    return f"{alert.kind}:{alert.level}:{alert.title}", f"{spec.name}:{alert.incident_id}"
+def render(alert: Alert, spec: ChannelSpec) -> Rendered:
+    return Rendered(f"{alert.kind}:{alert.level}:{alert.title}", f"{spec.name}:{alert.incident_id}")
 
 
 @pytest.fixture

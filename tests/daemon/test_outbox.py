@@ -9,7 +9,7 @@ from pathlib import Path
 from channels.delivery import deliver
 from channels.model import ChannelSpec, Person
 from daemon.clock import FakeClock
-from daemon.outbox import GIVE_UP_AFTER, MAX_RETRY, Outbox, backoff, enqueue
+from daemon.outbox import GIVE_UP_AFTER, MAX_RETRY, Outbox, Rendered, backoff, enqueue
 from daemon.store import Store
 from tests.conftest import HttpSink
 
@@ -20,8 +20,8 @@ ZHANG = Person("zhang", "张三", phone="13800000001", email="zhang@example.gov.
 def queue_one(store: Store, channel: str = "hook") -> None:
     with store.transaction() as db:
         key = "YQ-1:red:0:0:" + channel
-        assert enqueue(db, key, "YQ-1", channel, (ZHANG,), "【红色预警】燃气爆炸", "正文", T0) == 1
-        assert enqueue(db, key, "YQ-1", channel, (ZHANG,), "again", "again", T0) == 0
+        assert enqueue(db, key, "YQ-1", channel, (ZHANG,), Rendered("【红色预警】燃气爆炸", "正文"), T0) == 1
+        assert enqueue(db, key, "YQ-1", channel, (ZHANG,), Rendered("again", "again"), T0) == 0
 
 
 def test_500_is_retried_with_backoff_then_delivered(tmp_path: Path, http_server: HttpSink) -> None:
@@ -85,3 +85,36 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 8 <= delays[1] <= 12
     assert all(d <= MAX_RETRY.total_seconds() * 1.2 for d in delays)
     assert delays[-1] >= MAX_RETRY.total_seconds() * 0.8
+
+
+def test_after_repeated_failures_the_alert_also_goes_out_on_the_fallback_channel(tmp_path: Path) -> None:
+    from channels import local
+    from channels.model import Alert
+    from daemon.rendering import ChannelRenderer
+
+    local.register()
+    store = Store(tmp_path / "s.db")
+    clock = FakeClock(T0)
+    dead = ChannelSpec("email", "mailto://127.0.0.1:9?from=a@example.gov.cn&mode=insecure", "email",
+                       fallback="sms", fallback_after=2)
+    sms = ChannelSpec("sms", f"jsonl://{tmp_path}/sms.jsonl", "phone")
+    render = ChannelRenderer()
+    outbox = Outbox(store, {"email": dead, "sms": sms}, deliver, random.Random(4), render=render)
+    alert = Alert("YQ-1", "red", "红色", "燃气爆炸", category="燃气安全", excerpt="城东小区燃气爆炸")
+    with store.transaction() as db:
+        enqueue(db, "YQ-1:red:0:0:email", "YQ-1", "email", (ZHANG,), render(alert, dead), T0, alert)
+
+    outbox.deliver_due(clock.now)
+    assert store.one("SELECT count(*) FROM outbox")[0] == 1  # type: ignore[index]
+    clock.advance(timedelta(seconds=7))
+    outbox.deliver_due(clock.now)  # second failure: the fallback is queued …
+    clock.advance(timedelta(seconds=1))
+    outbox.deliver_due(clock.now)  # … and delivered
+    rows = {r["id"]: (r["status"], r["title"]) for r in store.query("SELECT * FROM outbox")}
+    assert rows["YQ-1:red:0:0:email>sms"] == ("sent", "【红色预警】燃气爆炸")
+    assert rows["YQ-1:red:0:0:email"][0] == "pending"  # email keeps trying too
+    line = (tmp_path / "sms.jsonl").read_text(encoding="utf-8")
+    assert "13800000001" in line  # addressed by phone now
+    clock.advance(timedelta(minutes=30))
+    outbox.deliver_due(clock.now)
+    assert store.one("SELECT count(*) FROM outbox")[0] == 2  # type: ignore[index]  # queued once only
