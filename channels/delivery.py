@@ -17,8 +17,9 @@ from urllib.parse import quote, unquote
 
 import apprise
 import structlog
+from apprise.plugins.dingtalk import NotifyDingTalk
 
-from channels import local
+from channels import local, mail, sms_gateway
 from channels.model import ChannelSpec, Notification, Outcome, Person, Result
 
 log = structlog.get_logger(__name__)
@@ -174,6 +175,24 @@ def _captured(secrets: frozenset[str]) -> Iterator[list[str]]:
             _APPRISE_LOG.removeHandler(handler)
 
 
+# ---------------------------------------------------------------- apprise's DingTalk signature
+
+# apprise 2.2.0 percent-encodes DingTalk's ``sign`` and then hands it to requests as a query parameter,
+# which encodes it again: DingTalk decodes once, compares, and answers 310000 "sign not match" (the
+# same double encoding broke other clients: wowiwj/ding-notice#11). Undoing the first encoding leaves one;
+# on an apprise that no longer encodes, ``unquote`` of base64 changes nothing.
+_dingtalk_signature = NotifyDingTalk.get_signature
+
+
+def _signature_encoded_once(self: NotifyDingTalk) -> tuple[str, str]:
+    timestamp, signature = _dingtalk_signature(self)  # type: ignore[no-untyped-call]
+    return timestamp, unquote(signature)
+
+
+if getattr(_dingtalk_signature, "__name__", "") != _signature_encoded_once.__name__:
+    NotifyDingTalk.get_signature = _signature_encoded_once  # type: ignore[method-assign]
+
+
 # ---------------------------------------------------------------- delivering
 
 
@@ -182,6 +201,8 @@ def deliver(spec: ChannelSpec, notification: Notification, *, timeout: float = 1
 
     Email and phone channels are sent once to all recipients that have such an address (``to=``); group
     channels (``address="none"``) once. ``timeout`` bounds connecting and each read (apprise ``cto``/``rto``).
+    A channel with a ``gateway`` (http-sms, Aliyun, Tencent) sends one request per recipient; an e-mail
+    channel given ``meta["html"]`` sends text and HTML parts (``channels.mail``).
     """
     local.register()
     fields = {"channel": spec.name, "url": spec.masked_url, "notification": notification.id}
@@ -193,11 +214,22 @@ def deliver(spec: ChannelSpec, notification: Notification, *, timeout: float = 1
         result = Result(Outcome.PERMANENT, detail)
         log.warning("channel.undeliverable", **fields, detail=result.detail)
         return result
-    url = prepare_url(spec.url, to=targets, timeout=timeout)
-    result = _send(url, notification, url_secrets(spec.url) | url_secrets(url))
+    secrets = url_secrets(spec.url) | (sms_gateway.secrets(spec.gateway) if spec.gateway else frozenset())
+    if spec.gateway is not None:
+        result = sms_gateway.send(spec, notification, timeout=timeout)
+        result = Result(result.outcome, redact(result.detail, secrets), result.reached)
+    elif spec.address == "email" and notification.meta.get("html") and _is_mail(spec.url):
+        people = {p.key: p.email for p in notification.recipients if p.email}
+        result = mail.send(prepare_url(spec.url, timeout=timeout), subject=notification.title,
+                           text=notification.body, html=notification.meta["html"], people=people)
+        result = Result(result.outcome, redact(result.detail, secrets), result.reached)
+    else:
+        url = prepare_url(spec.url, to=targets, timeout=timeout)
+        result = _send(url, notification, secrets | url_secrets(url))
     if missing:
         skipped = f"skipped (no {spec.address}): " + "、".join(missing)  # names only: never addresses
-        result = Result(result.outcome, f"{result.detail}; {skipped}" if result.detail else skipped)
+        result = Result(result.outcome, f"{result.detail}; {skipped}" if result.detail else skipped,
+                        result.reached)
     if result.ok:
         log.info("channel.delivered", **fields, recipients=len(targets), detail=result.detail)
     else:
@@ -230,6 +262,10 @@ def body_format(notification: Notification) -> str:
     markdown (the ``chat`` style)."""
     declared = notification.meta.get("format", "text").strip().lower()
     return declared if declared in _FORMATS else "text"
+
+
+def _is_mail(url: str) -> bool:
+    return url.partition("://")[0].strip().lower() in ("mailto", "mailtos")
 
 
 def _addresses(spec: ChannelSpec, people: Iterable[Person]) -> tuple[list[str], list[str]]:

@@ -3,11 +3,56 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
 Address = Literal["email", "phone", "none"]
+
+
+@dataclass(frozen=True)
+class HttpSms:
+    """The county's own SMS gateway: one HTTP request per recipient, URL and body are Jinja templates
+    over ``phone``, ``text``, ``title``, ``body`` and ``name``. 2xx is OK, 4xx PERMANENT, 5xx RETRY."""
+
+    url: str
+    method: str = "POST"
+    body: str = ""  # empty: no body (a GET gateway with everything in the URL)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    content_type: str = "application/json; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class AliyunSms:
+    """Aliyun 短信服务 ``SendSms`` (RPC style, HMAC-SHA1 signature). ``params`` are the template's
+    variables, each a Jinja template over the same names as ``HttpSms``."""
+
+    access_key_id: str
+    access_key_secret: str
+    sign_name: str
+    template_code: str
+    params: Mapping[str, str] = field(default_factory=lambda: {"content": "{{ text }}"})
+    endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    region: str = "cn-hangzhou"
+
+
+@dataclass(frozen=True)
+class TencentSms:
+    """Tencent Cloud SMS ``SendSms`` 2021-01-11 (TC3-HMAC-SHA256). ``params`` fill the template's
+    ``{1}``, ``{2}`` … in order."""
+
+    secret_id: str
+    secret_key: str
+    sdk_app_id: str
+    sign_name: str
+    template_id: str
+    params: tuple[str, ...] = ("{{ text }}",)
+    endpoint: str = "https://sms.tencentcloudapi.com/"
+    region: str = "ap-guangzhou"
+
+
+Gateway = HttpSms | AliyunSms | TencentSms
 
 
 @dataclass(frozen=True)
@@ -37,6 +82,13 @@ class ChannelSpec:
     name: str
     url: str  # may hold secrets: never log it, log ``masked_url`` instead
     address: Address = "none"
+    # Set for channels that are not apprise URLs (``kind: http-sms``, ``aliyun-sms``, ``tencent-sms``);
+    # ``url`` is then the endpoint, kept for logs.
+    gateway: Gateway | None = None
+    # The channel a person is tried on next when this one keeps failing (``fallback: sms``), and after
+    # how many failed attempts the outbox gives up on this one for that notification.
+    fallback: str | None = None
+    fallback_after: int = 3
 
     @property
     def masked_url(self) -> str:
@@ -64,6 +116,8 @@ class Alert:
     deadline: datetime | None = None
     step: int = 0
     items: tuple[Alert, ...] = ()  # the incidents gathered in a digest
+    spread: tuple[str, ...] = ()  # facts of the spread as people read them: 转发 1200、3 个平台
+    ack_url: str | None = None  # the signed acknowledgement page, when the daemon serves one
 
 
 @dataclass(frozen=True)
@@ -89,6 +143,9 @@ class Outcome(enum.Enum):
 class Result:
     outcome: Outcome
     detail: str = ""
+    # Person keys already reached, for channels that send one request per recipient: a retry or a
+    # fallback need only go to the others. Empty when unknown (one request for everybody).
+    reached: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

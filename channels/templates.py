@@ -4,11 +4,14 @@ Each style has a body template (``sms.j2``, ``email.j2``, ``chat.j2``, ``console
 ``title.j2`` and ``_macros.j2``. ``Renderer(override_dir)`` looks in ``override_dir`` first, so a county
 can replace one file and keep the rest. Every output goes through ``channels.masking.mask``.
 
-The shipped templates are plain text and not escaped; an override named ``*.html.j2`` is autoescaped.
+The shipped templates are plain text and not escaped, except ``email.html.j2`` (the HTML part of an
+e-mail): templates named ``*.html.j2`` are autoescaped.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -26,6 +29,9 @@ STYLES: tuple[Style, ...] = ("sms", "email", "chat", "console")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SMS_LIMIT = 140  # two 70-character UCS-2 segments, title and body together
 BUILTIN_DIR = Path(__file__).parent / "templates"
+HTML_TEMPLATE = "email.html.j2"
+# Every file a county may override, by name; notify.yaml's loader refuses others (a typo would be ignored).
+TEMPLATE_FILES = ("title.j2", "_macros.j2", *(f"{s}.j2" for s in STYLES), HTML_TEMPLATE)
 
 SOURCE_LABELS = {
     "weibo": "微博", "douyin": "抖音", "kuaishou": "快手", "wechat": "微信", "toutiao": "今日头条",
@@ -83,6 +89,17 @@ class Renderer:
             body = " ".join(body.split())
         return title, body
 
+    def render_html(self, alert: Alert) -> str:
+        """The HTML part of an e-mail (``email.html.j2``, autoescaped), masked like every other output."""
+        title = mask(self._template("title.j2").render(alert=alert).strip())
+        excerpt = mask(alert.excerpt.strip())
+        return mask(self._template(HTML_TEMPLATE).render(alert=alert, title=title, excerpt=excerpt).strip())
+
+    def render_email(self, alert: Alert) -> tuple[str, str, str]:
+        """``(title, text, html)``: both parts of an e-mail."""
+        title, text = self.render(alert, "email")
+        return title, text, self.render_html(alert)
+
     def _template(self, name: str) -> jinja2.Template:
         return self.env.get_template(name)
 
@@ -109,3 +126,45 @@ def _default() -> Renderer:
 def render(alert: Alert, style: Style) -> tuple[str, str]:
     """``(title, body)`` with the shipped templates. Use ``Renderer(override_dir)`` for a county's own."""
     return _default().render(alert, style)
+
+
+SAMPLE = Alert(
+    incident_id="INC-20260101-0001", level="red", level_label="红色", title="模板检查", category="征地拆迁",
+    source="weibo", url="https://example.gov.cn/post/1", first_seen=datetime(2026, 1, 1, 9, 30, tzinfo=SHANGHAI),
+    excerpt="模板检查用的摘要。", rules=("rule-1 规则",), reasons=("转发 1200 ≥ 100",),
+    deadline=datetime(2026, 1, 1, 10, 0, tzinfo=SHANGHAI), spread=("转发 1200",),
+)
+
+
+def check_overrides(folder: Path) -> list[str]:
+    """What is wrong with a county's template folder: unknown file names (a misspelt name would be
+    silently ignored), syntax errors, and names a template uses that an alert does not have. Every style
+    and a digest are rendered once with a sample alert. Empty when all is well."""
+    if not folder.is_dir():
+        return [f"templates folder {folder} does not exist"]
+    problems: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".j2" and path.name not in TEMPLATE_FILES:
+            close = difflib.get_close_matches(path.name, TEMPLATE_FILES, n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else f"; known: {', '.join(TEMPLATE_FILES)}"
+            problems.append(f'unknown template "{path.name}" in {folder}{hint}')
+    renderer = Renderer(folder)
+    digest = dataclasses.replace(SAMPLE, kind="digest", items=(SAMPLE,))
+    for alert in (SAMPLE, digest):
+        for style in (*STYLES, "html"):
+            problems.extend(_try(renderer, alert, style))
+    return list(dict.fromkeys(problems))
+
+
+def _try(renderer: Renderer, alert: Alert, style: str) -> list[str]:
+    what = f"{style} ({alert.kind})"
+    try:
+        if style == "html":
+            renderer.render_html(alert)
+        else:
+            renderer.render(alert, style)  # type: ignore[arg-type]
+    except jinja2.TemplateSyntaxError as exc:
+        return [f"{exc.name or exc.filename}:{exc.lineno}: {exc.message}"]
+    except jinja2.TemplateError as exc:
+        return [f"rendering {what}: {exc.message or type(exc).__name__}"]
+    return []

@@ -1,8 +1,10 @@
 """notify.yaml: channels (apprise URLs), people, teams and the notification policy of each level.
 
 Every problem is collected and raised together as one ``ConfigError``, each at ``path:line:col``.
-``${VAR}`` in a channel URL is taken from ``env``; a missing variable is named, never the URL around it,
-which may hold other secrets. ``jsonl://`` paths are resolved against the folder of notify.yaml.
+``${VAR}`` in a channel is taken from ``env``, then from the ``credentials`` file; a missing variable is
+named, never the URL around it, which may hold other secrets. ``jsonl://`` paths, ``credentials`` and
+``templates`` are resolved against the folder of notify.yaml. Channels are parsed by
+``daemon.notifychannels``.
 """
 
 from __future__ import annotations
@@ -13,45 +15,26 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal, cast
-from urllib.parse import quote
 
-from apprise.manager_plugins import NotificationManager
-
-from channels import local
 from channels.directory import Directory
-from channels.model import Address, ChannelSpec, Person
+from channels.model import Person
+from channels.templates import check_overrides
 from daemon.durations import DurationError, parse_duration
+from daemon.notifychannels import Collector, infer_address
 from daemon.policy import NotifyConfig, Policy, Step
 from rules.errors import ConfigError, Problem, did_you_mean
 from rules.model import Level
 from rules.yamlsrc import Node, check_keys, load_file
 
-TOP_KEYS = ("channels", "people", "teams", "policies", "digest_at", "admin")
-CHANNEL_KEYS = ("url", "address")
+TOP_KEYS = ("channels", "people", "teams", "policies", "digest_at", "admin", "credentials", "templates")
 PERSON_KEYS = ("name", "role", "phone", "email")
 STEP_KEYS = ("notify", "via", "after", "unless", "repeat", "until", "deadline", "digest")
+__all__ = ["infer_address", "load_notify"]  # infer_address lives in daemon.notifychannels
+
 LEVELS = {"red": Level.RED, "yellow": Level.YELLOW, "blue": Level.BLUE}
-ADDRESSES: tuple[Address, ...] = ("email", "phone", "none")
 
-EMAIL_SCHEMES = frozenset({"mailto", "mailtos"})
-# apprise schemes that text a phone number: the recipients' phones go into ``to=``.
-PHONE_SCHEMES = frozenset({
-    "sms", "smseagle", "smseagles", "httpsms", "smpp", "smpps", "twilio", "aliyun", "tencent", "sinch",
-    "clicksend", "d7sms", "msg91", "plivo", "vonage", "nexmo", "bulksms", "burstsms", "kavenegar",
-    "africastalking", "seven", "smsmgr", "bulkvs", "voipms", "signal", "signals",
-})
-
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 _PHONE = re.compile(r"\+?[0-9][0-9 \-]{4,}")
-
-
-def infer_address(url: str) -> Address:
-    """How people are addressed on a channel when notify.yaml does not say: by its URL scheme."""
-    scheme = url.partition("://")[0].strip().lower()
-    if scheme in EMAIL_SCHEMES:
-        return "email"
-    return "phone" if scheme in PHONE_SCHEMES else "none"
 
 
 def load_notify(path: Path, *, env: Mapping[str, str]) -> NotifyConfig:
@@ -62,7 +45,9 @@ def load_notify(path: Path, *, env: Mapping[str, str]) -> NotifyConfig:
     top = root.mapping("the notify settings (a mapping)")
     parser = _Parser(path.resolve().parent, env)
     parser.problems.extend(check_keys(root, TOP_KEYS, "notify.yaml", required=("channels", "policies")))
+    parser.credentials(top.get("credentials"))
     channels = parser.channels(top.get("channels"))
+    templates = parser.templates(top.get("templates"))
     people = parser.people(top.get("people"))
     # Cross-references are checked against every name written, not only those that parsed cleanly:
     # one bad URL gets one error, not one more for every step that uses the channel.
@@ -75,33 +60,12 @@ def load_notify(path: Path, *, env: Mapping[str, str]) -> NotifyConfig:
         raise ConfigError(parser.problems)
     return NotifyConfig(
         channels=channels, directory=Directory(people, teams), policies=policies,
-        digest_at=digest_at, admin_team=admin,
+        digest_at=digest_at, admin_team=admin, templates=templates,
     )
 
 
-class _Parser:
+class _Parser(Collector):
     """Collects problems instead of stopping at the first, so ``yuqing check`` lists them all."""
-
-    def __init__(self, base: Path, env: Mapping[str, str]) -> None:
-        self.base = base
-        self.env = env
-        self.problems: list[Problem] = []
-
-    def _mapping(self, node: Node | None, what: str) -> dict[str, Node]:
-        if node is None or node.is_null:
-            return {}
-        try:
-            return node.mapping(what)
-        except ConfigError as exc:
-            self.problems.extend(exc.problems)
-            return {}
-
-    def _text(self, node: Node, what: str = "text") -> str | None:
-        try:
-            return node.str(what)
-        except ConfigError as exc:
-            self.problems.extend(exc.problems)
-            return None
 
     def _names(self, node: Node, what: str) -> list[tuple[str, Node]]:
         """A list of names (or one name) with where each is written."""
@@ -116,65 +80,6 @@ class _Parser:
             if value is not None:
                 out.append((value, item))
         return out
-
-    # -- channels
-
-    def channels(self, node: Node | None) -> dict[str, ChannelSpec]:
-        specs: dict[str, ChannelSpec] = {}
-        for name, value in self._mapping(node, "channels (name: apprise URL)").items():
-            address: Address | None = None
-            url_node: Node | None = value
-            if value.is_mapping:
-                self.problems.extend(check_keys(value, CHANNEL_KEYS, f'channel "{name}"', required=("url",)))
-                fields = self._mapping(value, "channel settings")
-                url_node = fields.get("url")
-                if (address_node := fields.get("address")) is not None:
-                    address = self._address(address_node)
-            if url_node is None:
-                continue
-            url = self._url(name, url_node)
-            if url is not None:
-                specs[name] = ChannelSpec(name, url, address or infer_address(url))
-        return specs
-
-    def _address(self, node: Node) -> Address | None:
-        value = self._text(node, "email, phone or none")
-        for address in ADDRESSES:
-            if value == address:
-                return address
-        if value is not None:
-            self.problems.append(node.problem(f'address must be email, phone or none, got "{value}"'))
-        return None
-
-    def _url(self, name: str, node: Node) -> str | None:
-        raw = self._text(node, "an apprise URL")
-        if raw is None:
-            return None
-        missing = [var for var in _VAR.findall(raw) if var not in self.env]
-        for var in dict.fromkeys(missing):
-            self.problems.append(node.problem(f'channel "{name}": environment variable "{var}" is not set'))
-        if missing:
-            return None
-        url = _VAR.sub(lambda m: self.env[m.group(1)], raw).strip()
-        scheme, sep, rest = url.partition("://")
-        if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
-            # The value is not echoed: it may hold a password.
-            self.problems.append(node.problem(f'channel "{name}": expected an apprise URL such as '
-                                              '"mailtos://user:password@smtp.example.gov.cn"'))
-            return None
-        scheme = scheme.lower()
-        if problem := _unknown_scheme(scheme):
-            self.problems.append(node.problem(f'channel "{name}": {problem}'))
-            return None
-        if scheme == "jsonl" and not rest.startswith("/"):
-            url = self._absolute_jsonl(rest)
-        return url
-
-    def _absolute_jsonl(self, rest: str) -> str:
-        """``jsonl://./var/n.jsonl`` or ``jsonl://var/n.jsonl`` → ``jsonl:///etc/yuqing/var/n.jsonl``."""
-        relative, sep, query = rest.partition("?")
-        target = (self.base / relative).resolve()
-        return f"jsonl://{quote(str(target), safe='/')}{sep}{query}"
 
     # -- people and teams
 
@@ -213,6 +118,18 @@ class _Parser:
                     self.problems.append(where.problem(f'unknown person "{key}" in team "{team}"{hint}'))
             teams[team] = tuple(dict.fromkeys(members))
         return teams
+
+    def templates(self, node: Node | None) -> Path | None:
+        """The county's template folder: every file in it must be a known template that renders."""
+        if node is None or node.is_null:
+            return None
+        raw = self._text(node, "the path of a templates folder")
+        if raw is None:
+            return None
+        folder = (self.base / Path(raw).expanduser()).resolve()
+        problems = check_overrides(folder)
+        self.problems.extend(node.problem(f"templates: {p}") for p in problems)
+        return None if problems else folder
 
     def admin(self, node: Node | None, teams: Mapping[str, tuple[str, ...]]) -> str | None:
         if node is None or node.is_null:
@@ -321,13 +238,3 @@ def _hint(word: str, candidates: Iterable[str]) -> str:
         return hint
     close = difflib.get_close_matches(word, names, n=1, cutoff=0.5)
     return f' (did you mean "{close[0]}"?)' if close else ""
-
-
-def _unknown_scheme(scheme: str) -> str | None:
-    """Why apprise cannot use ``scheme://``, or None when it can."""
-    local.register()  # jsonl:// and console:// are ours
-    manager = NotificationManager()  # type: ignore[no-untyped-call]
-    if scheme in manager:
-        return None
-    known = [str(s) for s in manager.schemas()]  # type: ignore[no-untyped-call]
-    return f'apprise does not know "{scheme}://"{did_you_mean(scheme, known)}'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
 from channels.directory import Directory
@@ -43,4 +44,5 @@ class NotifyConfig:
     policies: dict[Level, Policy]
     digest_at: str = "08:00"  # local time of the daily digest
     admin_team: str | None = None  # told about broken rule files and failing channels
+    templates: Path | None = None  # the county's template folder (channels.templates.Renderer)
     extra: dict[str, str] = field(default_factory=dict)

@@ -1,5 +1,6 @@
-"""One contract for every kind of channel: whatever happens, no secret of its URL shows up in the
-``Result`` or in any log line or output (apprise's own DEBUG lines included)."""
+"""One contract for every kind of channel: whatever happens, no secret of its URL or its gateway settings
+(keys, header tokens) shows up in the ``Result`` or in any log line or output (apprise's own DEBUG lines
+included)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from apprise.plugins.dingtalk import NotifyDingTalk
 
 from channels.delivery import deliver
-from channels.model import ChannelSpec, Notification, Outcome, Person
+from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, Outcome, Person, TencentSms
 from channels.testing import CapturingChannel
 
 if TYPE_CHECKING:
@@ -52,9 +53,36 @@ CASES: dict[str, tuple[Callable[[Servers], ChannelSpec], Outcome]] = {
                        Outcome.PERMANENT),
     "jsonl-with-key": (lambda s: ChannelSpec("log", f"jsonl://{s.tmp}/n.jsonl?apikey={API_KEY}"), Outcome.OK),
     "console-with-token": (lambda s: ChannelSpec("console", f"console://?token={TOKEN}"), Outcome.OK),
+    "email-html-with-password": (lambda s: ChannelSpec(
+        "email-html", f"mailto://alerts:{PASSWORD}@127.0.0.1:{s.mailbox.port}?from=alerts@example.gov.cn"
+        "&mode=insecure", "email"), Outcome.RETRY),
+    "email-html-refused": (lambda s: ChannelSpec(
+        "email-html", f"mailtos://alerts:{PASSWORD}@127.0.0.1:{s.refused}?from=alerts@example.gov.cn", "email"),
+        Outcome.RETRY),
+    "http-sms-ok": (lambda s: _gateway("sms", HttpSms(
+        f"http://{s.webhook.base}/send?token={TOKEN}&to={{{{ phone }}}}", body='{"c": "{{ text }}"}',
+        headers={"X-Token": API_KEY, "Authorization": f"Bearer {SIGN_SECRET}"})), Outcome.OK),
+    "http-sms-refused": (lambda s: _gateway("sms", HttpSms(
+        f"http://127.0.0.1:{s.refused}/send/{TOKEN}", body="{{ text }}", headers={"X-Token": API_KEY})),
+        Outcome.RETRY),
+    "aliyun-unexpected-answer": (lambda s: _gateway("aliyun", AliyunSms(
+        API_KEY, SIGN_SECRET, "县网信办", "SMS_1", endpoint=f"http://{s.webhook.base}/")), Outcome.RETRY),
+    "aliyun-refused": (lambda s: _gateway("aliyun", AliyunSms(
+        API_KEY, SIGN_SECRET, "县网信办", "SMS_1", endpoint=f"http://127.0.0.1:{s.refused}/")), Outcome.RETRY),
+    "tencent-unexpected-answer": (lambda s: _gateway("tencent", TencentSms(
+        API_KEY, SIGN_SECRET, "1400000001", "县网信办", "1", endpoint=f"http://{s.webhook.base}/")),
+        Outcome.RETRY),
+    "tencent-refused": (lambda s: _gateway("tencent", TencentSms(
+        API_KEY, SIGN_SECRET, "1400000001", "县网信办", "1", endpoint=f"http://127.0.0.1:{s.refused}/")),
+        Outcome.RETRY),
     "capture-with-secret": (lambda s: ChannelSpec(
         "cap", f"{CapturingChannel('contract').url}?secret={SIGN_SECRET}", "phone"), Outcome.OK),
 }
+
+
+def _gateway(name: str, gateway: HttpSms | AliyunSms | TencentSms) -> ChannelSpec:
+    url = gateway.url if isinstance(gateway, HttpSms) else gateway.endpoint
+    return ChannelSpec(name, url, "phone", gateway)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -68,7 +96,8 @@ def test_no_secret_leaks(
     caplog.set_level(logging.DEBUG)
     make, expected = CASES[case]
     spec = make(Servers(mailbox, webhook, refused_port, tmp_path))
-    notification = Notification("n-1", spec.name, (ZHANG,), "【测试】通道", "测试通知", meta={"level": "red"})
+    meta = {"level": "red"} | ({"html": "<p>测试通知</p>"} if spec.name == "email-html" else {})
+    notification = Notification("n-1", spec.name, (ZHANG,), "【测试】通道", "测试通知", meta=meta)
 
     result = deliver(spec, notification, timeout=2)
 

@@ -12,7 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from channels.model import Alert
-from channels.templates import SMS_LIMIT, STYLES, Renderer, Style, render
+from channels.templates import (
+    BUILTIN_DIR,
+    SMS_LIMIT,
+    STYLES,
+    TEMPLATE_FILES,
+    Renderer,
+    Style,
+    check_overrides,
+    render,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ALERT = Alert(
@@ -191,3 +200,39 @@ def test_html_overrides_are_autoescaped(tmp_path: Path) -> None:
 def test_unknown_style() -> None:
     with pytest.raises(ValueError, match="unknown style"):
         render(ALERT, "fax")  # type: ignore[arg-type]
+
+
+def test_html_is_masked_and_escaped() -> None:
+    alert = dataclasses.replace(
+        ALERT, title="举报人13912345678反映<script>", category="身份证110101199001011234",
+        reasons=("联系电话010-12345678",), excerpt="卡号6222021234567890123", spread=("转发 1200",),
+    )
+    html = Renderer().render_html(alert)
+    for secret in ("13912345678", "110101199001011234", "010-12345678", "6222021234567890123", "<script>"):
+        assert secret not in html
+    assert "139****5678" in html
+    assert "&lt;script&gt;" in html
+    assert 'href="https://weibo.com/1234567890/4950000000000001"' in html  # links are never masked
+
+
+def test_html_digest_and_ack_link() -> None:
+    digest = Alert("d", "blue", "蓝色", "2026-11-20", kind="digest", items=(ALERT,))
+    assert "城东拆迁户聚集" in Renderer().render_html(digest)
+    acked = dataclasses.replace(ALERT, ack_url="https://yq.example.gov.cn/ack/t0k")
+    assert 'href="https://yq.example.gov.cn/ack/t0k"' in Renderer().render_html(acked)
+    assert "确认收到：https://yq.example.gov.cn/ack/t0k" in render(acked, "email")[1]
+
+
+def test_render_email_gives_both_parts(tmp_path: Path) -> None:
+    (tmp_path / "email.html.j2").write_text("<p>{{ title }}|{{ excerpt }}</p>", encoding="utf-8")
+    title, text, html = Renderer(tmp_path).render_email(ALERT)
+    assert title == "【红色预警】城东拆迁户聚集"
+    assert "预警等级：红色" in text
+    assert html == "<p>【红色预警】城东拆迁户聚集|城东拆迁户今天在县政府门口聚集，要求补偿款，联系人138****0001。</p>"
+
+
+def test_check_overrides_accepts_the_shipped_templates(tmp_path: Path) -> None:
+    for name in TEMPLATE_FILES:
+        (tmp_path / name).write_text((BUILTIN_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "README.txt").write_text("not a template", encoding="utf-8")
+    assert check_overrides(tmp_path) == []

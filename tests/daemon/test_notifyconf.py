@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from channels.delivery import deliver
-from channels.model import ChannelSpec, Notification
+from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, TencentSms
 from daemon.notifyconf import infer_address, load_notify
 from rules.errors import ConfigError
 from rules.model import Level
@@ -69,7 +69,8 @@ def test_each_problem_is_reported_exactly(name: str) -> None:
 
 
 def test_every_error_file_is_listed() -> None:
-    files = {p.name for p in DATA.glob("*.yaml")} - {"design.yaml", "design-complete.yaml", "empty.yaml"}
+    files = {p.name for p in DATA.glob("*.yaml")} - {"design.yaml", "design-complete.yaml", "empty.yaml",
+                                                     "unknown-kind.yaml", "bad-fallback.yaml", "bad-gateway.yaml"}
     assert files == set(ERRORS)
 
 
@@ -183,3 +184,154 @@ def test_channel_mapping_form_and_address_override(tmp_path: Path) -> None:
 )
 def test_infer_address(url: str, address: str) -> None:
     assert infer_address(url) == address
+
+
+# ---------------------------------------------------------------- gateways, credentials, templates, fallback
+
+
+def test_new_channel_errors_are_reported_exactly() -> None:
+    expected = {
+        "unknown-kind.yaml": [
+            (2, 15, 'channel "sms": unknown kind "http-smss" (did you mean "http-sms"?)'),
+        ],
+        "bad-fallback.yaml": [
+            (4, 69, 'channel "hook": fallback_after must be at least 1'),
+            (2, 75, 'channel "email": unknown fallback channel "sns" (did you mean "sms"?)'),
+        ],
+        "bad-gateway.yaml": [
+            (5, 11, "channel \"gw\": body: 'txt' is undefined; templates may use phone, text, title, body, "
+                    "name, level"),
+            (6, 13, 'channel "gw": method must be one of GET, POST, PUT, got "DELETE"'),
+            (7, 8, 'channel "ali" needs "template_code"'),
+            (7, 42, 'channel "ali": environment variable "ALI_ID" is not set'),
+        ],
+    }
+    for name, lines in expected.items():
+        path = DATA / name
+        with pytest.raises(ConfigError) as exc:
+            load_notify(path, env={})
+        assert [str(p) for p in exc.value.problems] == [
+            f"{path}:{line}:{col}: error: {message}" for line, col, message in lines], name
+
+
+def write(folder: Path, text: str) -> Path:
+    path = folder / "notify.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GATEWAYS = """\
+credentials: ./secret/credentials.yaml
+channels:
+  gw:
+    kind: http-sms
+    url: "http://127.0.0.1:8080/send"
+    body: '{"mobile": "{{ phone }}", "content": "{{ text }}"}'
+    headers: {X-Token: "${SMS_TOKEN}"}
+    fallback: ali
+  ali:
+    kind: aliyun-sms
+    access_key_id: LTAI5tExample
+    access_key_secret: "${ALIYUN_SECRET}"
+    sign_name: 某县网信办
+    template_code: SMS_123
+    params: {content: "{{ body }}"}
+    fallback: tc
+    fallback_after: 5
+  tc:
+    kind: tencent-sms
+    secret_id: AKIDexample
+    secret_key: "${TENCENT_KEY}"
+    sdk_app_id: "1400000001"
+    sign_name: 某县网信办
+    template_id: "123"
+    params: ["{{ title }}", "{{ body }}"]
+    endpoint: http://127.0.0.1:9000/
+policies: {red: [{notify: [], via: [gw]}]}
+"""
+
+
+def credentials(folder: Path, mode: int) -> Path:
+    (folder / "secret").mkdir(exist_ok=True)
+    path = folder / "secret" / "credentials.yaml"
+    path.write_text("SMS_TOKEN: from-file\nALIYUN_SECRET: ali-s3cret\nTENCENT_KEY: tc-k3y\n", encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def test_gateways_with_secrets_from_env_and_credentials_file(tmp_path: Path) -> None:
+    credentials(tmp_path, 0o600)
+    config = load_notify(write(tmp_path, GATEWAYS), env={"SMS_TOKEN": "from-env"})
+
+    gw, ali, tc = (config.channels[n] for n in ("gw", "ali", "tc"))
+    assert gw.gateway == HttpSms("http://127.0.0.1:8080/send", "POST",
+                                 '{"mobile": "{{ phone }}", "content": "{{ text }}"}', {"X-Token": "from-env"})
+    assert (gw.address, gw.fallback, gw.fallback_after) == ("phone", "ali", 3)
+    assert isinstance(ali.gateway, AliyunSms)
+    assert (ali.gateway.access_key_secret, ali.gateway.params) == ("ali-s3cret", {"content": "{{ body }}"})
+    assert (ali.fallback, ali.fallback_after, ali.url) == ("tc", 5, "https://dysmsapi.aliyuncs.com/")
+    assert tc.gateway == TencentSms("AKIDexample", "tc-k3y", "1400000001", "某县网信办", "123",
+                                    ("{{ title }}", "{{ body }}"), "http://127.0.0.1:9000/")
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660])
+def test_credentials_readable_by_others_are_refused(tmp_path: Path, mode: int) -> None:
+    path = credentials(tmp_path, mode)
+    with pytest.raises(ConfigError) as exc:
+        load_notify(write(tmp_path, GATEWAYS), env={})
+    [problem] = exc.value.problems  # the ${VAR}s it would have filled are not reported on top
+    assert str(problem) == (
+        f"{tmp_path / 'notify.yaml'}:1:14: error: credentials file {path} is readable or writable by group"
+        f" or others (mode {mode:04o}); run: chmod 600 {path}")
+    assert "s3cret" not in str(exc.value)
+
+
+def test_missing_credentials_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_notify(write(tmp_path, GATEWAYS), env={})
+    assert f"credentials file {tmp_path / 'secret' / 'credentials.yaml'} not found" in str(exc.value)
+
+
+def test_fallback_circle(tmp_path: Path) -> None:
+    text = GATEWAYS.replace("    endpoint: http://127.0.0.1:9000/\n", "    fallback: gw\n")
+    credentials(tmp_path, 0o600)
+    with pytest.raises(ConfigError) as exc:
+        load_notify(write(tmp_path, text), env={})
+    assert 'channel "gw": fallback goes round in a circle: gw → ali → tc → gw' in str(exc.value)
+
+
+def test_templates_folder_is_wired_and_checked(tmp_path: Path) -> None:
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "sms.j2").write_text("{{ alert.title }}", encoding="utf-8")
+    text = "templates: ./tpl\nchannels: {c: 'console://'}\npolicies: {red: [{notify: [], via: [c]}]}\n"
+    assert load_notify(write(tmp_path, text), env={}).templates == folder
+
+    (folder / "emial.html.j2").write_text("x", encoding="utf-8")
+    (folder / "chat.j2").write_text("{{ alert.titel }}", encoding="utf-8")
+    (folder / "title.j2").write_text("{% if %}", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_notify(write(tmp_path, text), env={})
+    messages = [p.message for p in exc.value.problems]
+    assert messages[0] == f'templates: unknown template "emial.html.j2" in {folder} (did you mean "email.html.j2"?)'
+    assert "templates: title.j2:1: Expected an expression, got 'end of statement block'" in messages
+    assert all(str(p.location).endswith("notify.yaml:1:12") for p in exc.value.problems)
+
+
+def test_templates_folder_typo_in_a_name(tmp_path: Path) -> None:
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "chat.j2").write_text("{{ alert.titel }}", encoding="utf-8")
+    text = "templates: tpl\nchannels: {c: 'console://'}\npolicies: {red: [{notify: [], via: [c]}]}\n"
+    with pytest.raises(ConfigError) as exc:
+        load_notify(write(tmp_path, text), env={})
+    assert [p.message for p in exc.value.problems] == [
+        f"templates: rendering chat ({kind}): 'channels.model.Alert object' has no attribute 'titel'"
+        for kind in ("new", "digest")]
+
+
+def test_missing_templates_folder(tmp_path: Path) -> None:
+    text = "templates: nope\nchannels: {c: 'console://'}\npolicies: {red: [{notify: [], via: [c]}]}\n"
+    with pytest.raises(ConfigError) as exc:
+        load_notify(write(tmp_path, text), env={})
+    assert str(exc.value).endswith(f"error: templates: templates folder {tmp_path / 'nope'} does not exist")

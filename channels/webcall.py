@@ -1,0 +1,89 @@
+"""One HTTP request to an SMS gateway, and what its answer means for the outbox.
+
+The stdlib client is enough here and keeps every detail in our hands: the status code decides between
+OK, RETRY and PERMANENT (apprise's custom schemas can only say yes or no), and nothing about the request
+is logged by a library underneath us.
+"""
+
+from __future__ import annotations
+
+import http.client
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from channels.model import Outcome, Person, Result
+
+_MAX_BODY = 64 * 1024  # a gateway's answer is a few hundred bytes; never read an endless one
+_RETRY_4XX = frozenset({408, 425, 429})  # the client side is fine, the gateway wants us to wait
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int  # 0 when no answer came (refused, timeout, TLS error)
+    body: bytes = b""
+    error: str = ""
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace").strip()
+
+
+def call(method: str, url: str, *, body: bytes | None = None, headers: Mapping[str, str] | None = None,
+         timeout: float = 10) -> Reply:
+    """Send one request; never raises for network trouble, which comes back as ``status=0``."""
+    request = urllib.request.Request(url, data=body, method=method.upper(), headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return Reply(response.status, response.read(_MAX_BODY))
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return Reply(exc.code, exc.read(_MAX_BODY))
+    except (OSError, http.client.HTTPException, ValueError) as exc:  # URLError and timeouts are OSErrors
+        reason = getattr(exc, "reason", exc)
+        return Reply(0, error=f"{type(exc).__name__}: {reason}")
+
+
+def by_status(status: int) -> Outcome:
+    """2xx OK; 408/425/429 and 5xx (and no answer at all) RETRY; any other 4xx PERMANENT."""
+    if 200 <= status < 300:
+        return Outcome.OK
+    if status == 0 or status >= 500 or status in _RETRY_4XX:
+        return Outcome.RETRY
+    return Outcome.PERMANENT
+
+
+def describe(reply: Reply, limit: int = 200) -> str:
+    if reply.status == 0:
+        return f"no answer ({reply.error})"
+    text = " ".join(reply.text().split())
+    return f"HTTP {reply.status}" + (f": {text[:limit]}" if text else "")
+
+
+def per_recipient(people: Iterable[Person], phone_of: Callable[[Person], str | None],
+                  send_one: Callable[[Person, str], Result]) -> Result:
+    """Send to each person with a phone on their own and fold the results into one.
+
+    All reached → OK. Anyone worth retrying → RETRY. Otherwise PERMANENT (some phones will never work;
+    the outbox falls back for them). ``reached`` names who got it, so a retry can skip them. Details name
+    people, never their numbers.
+    """
+    reached: list[str] = []
+    failures: list[tuple[Person, Result]] = []
+    for person in people:
+        phone = phone_of(person)
+        if not phone:
+            continue
+        result = send_one(person, phone)
+        if result.ok:
+            reached.append(person.key)
+        else:
+            failures.append((person, result))
+    if not failures:
+        return Result(Outcome.OK, reached=tuple(reached))
+    outcome = (Outcome.RETRY if any(r.outcome is Outcome.RETRY for _, r in failures)
+               else Outcome.PERMANENT)
+    detail = "; ".join(f"{p.name}: {r.outcome.value}, {r.detail}" for p, r in failures)
+    if reached:
+        detail += f"; reached {len(reached)} of {len(reached) + len(failures)}"
+    return Result(outcome, detail, tuple(reached))
