@@ -17,6 +17,13 @@ How the rules are laid out on the engine, and why (numbers in FIELD-GUIDE §1):
   multiplies out across a rule (12 × 12 alternatives already fail with error 113).
 - Spread numbers go in as fixed-point integers (``rules.evaluate.fixed``): the engine's parser rejects
   floats such as ``5e-05``.
+- Conditions durable_rules cannot express well are computed in Python *before* the fact is asserted,
+  and reach it as more group indices in ``k``: ``near`` (hit offsets), ``regex`` (RE2: the engine's own
+  ``matches`` backtracks and ignores text past 64 KB), ``accounts`` and ``regions`` (lists of any
+  length, where ``$or`` is capped), and ``period`` (the active periods are not part of the message).
+  Each distinct such condition is one group, evaluated once per message with the reference functions
+  of ``rules.evaluate``; durable_rules still makes every decision, by combining the groups with the
+  keywords, the source, the spread, ``min_followers`` and ``verified`` (plain fact fields).
 """
 
 from __future__ import annotations
@@ -33,19 +40,38 @@ import structlog
 from durable import engine as durable
 from durable.engine import MessageNotHandledException
 
-from rules.evaluate import fixed, grade, is_live, number, ordered_sources
+from rules.evaluate import (
+    account_holds,
+    fixed,
+    followers,
+    gap,
+    grade,
+    is_live,
+    is_verified,
+    near_holds,
+    number,
+    ordered_sources,
+    period_holds,
+    regex_holds,
+    region_holds,
+)
 from rules.model import (
     SPREAD_FIELDS,
     ActivePeriod,
     Analysis,
     Comparison,
+    Condition,
     Level,
+    Near,
     Rule,
     RuleMatch,
     RuleSet,
     Spread,
     Verdict,
 )
+
+# A condition computed in Python before the fact is asserted (see the module docstring).
+Computed = Callable[[Analysis, Sequence[ActivePeriod]], bool]
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +104,7 @@ class Engine:
         self._rules = tuple(r for r in ruleset.rules if r.enabled)
         self._groups: dict[frozenset[str], int] = {}
         self._word_groups: dict[str, list[int]] = {}
+        self._computed: dict[tuple[object, ...], tuple[int, Computed]] = {}
         self._fired: list[int] = []
         self._facts = itertools.count(1)
         self._closed = False
@@ -94,7 +121,27 @@ class Engine:
     # ------------------------------------------------------------ compile
 
     def _group(self, words: frozenset[str]) -> int:
-        return self._groups.setdefault(words, len(self._groups))
+        return self._groups.setdefault(words, len(self._groups) + len(self._computed))
+
+    def _computed_group(self, key: tuple[object, ...], holds: Computed) -> int:
+        """The group index of a condition computed in Python; one per distinct condition."""
+        if key not in self._computed:
+            self._computed[key] = (len(self._groups) + len(self._computed), holds)
+        return self._computed[key][0]
+
+    def _python_conditions(self, when: Condition) -> list[dict[str, Any]]:
+        keys_and_tests: list[tuple[tuple[object, ...], Computed]] = [
+            (("near", near), _near_test(near)) for near in when.near]
+        if when.regex:
+            keys_and_tests.append((("regex", when.regex), lambda a, _p: regex_holds(when.regex, a.message)))
+        if when.accounts:
+            keys_and_tests.append((("accounts", when.accounts),
+                                   lambda a, _p: account_holds(when.accounts, a.message)))
+        if when.regions:
+            keys_and_tests.append((("regions", when.regions), lambda a, _p: region_holds(when.regions, a.message)))
+        if (period := when.period) is not None:
+            keys_and_tests.append((("period", period), lambda _a, p: period_holds(period, p)))
+        return [{"$iany": {"k": {"$i": self._computed_group(key, test)}}} for key, test in keys_and_tests]
 
     def _rule_definition(self, rule: Rule) -> list[dict[str, Any]]:
         """The ``$and`` list of one rule's condition on the fact."""
@@ -111,7 +158,11 @@ class Engine:
             alternatives = [{"source": source} for source in sorted(when.sources)]
             conditions.append(alternatives[0] if len(alternatives) == 1 else {"$or": alternatives})
         conditions += [_comparison(c) for c in when.spread]
-        return conditions
+        if when.min_followers is not None:
+            conditions.append({"$gte": {"followers": when.min_followers}})
+        if when.verified is not None:
+            conditions.append({"verified": int(when.verified)})
+        return conditions + self._python_conditions(when)
 
     def _register(self, definitions: list[list[dict[str, Any]]]) -> None:
         version = re.sub(r"[^0-9A-Za-z]", "", self.ruleset.version)[:16] or "v"
@@ -142,7 +193,7 @@ class Engine:
     def evaluate(self, analysis: Analysis, spread: Spread, periods: Sequence[ActivePeriod],
                  at: datetime) -> Verdict:
         """The verdict of the live rules on one message: level, matches in rule order, reasons."""
-        hits = self._matching(analysis, spread)
+        hits = self._matching(analysis, spread, periods)
         matches: list[RuleMatch] = []
         reasons: list[str] = []
         period: str | None = None
@@ -159,11 +210,13 @@ class Engine:
         level = max((m.level for m in matches), default=Level.NONE)
         return Verdict(level, tuple(matches), period, tuple(reasons))
 
-    def _matching(self, analysis: Analysis, spread: Spread) -> list[int]:
+    def _matching(self, analysis: Analysis, spread: Spread, periods: Sequence[ActivePeriod]) -> list[int]:
         """Indices of the compiled rules whose condition holds, in rule order."""
         groups = {g for word in analysis.words for g in self._word_groups.get(word, ())}
-        fact: dict[str, Any] = {"t": "msg", "source": analysis.message.source,
-                                "k": [SENTINEL, *sorted(groups)]}
+        groups |= {g for g, holds in self._computed.values() if holds(analysis, periods)}
+        message = analysis.message
+        fact: dict[str, Any] = {"t": "msg", "source": message.source, "k": [SENTINEL, *sorted(groups)],
+                                "followers": min(followers(message), 2**62), "verified": int(is_verified(message))}
         fact |= {name: fixed(getattr(spread, name)) for name in SPREAD_FIELDS}
         with _lock:
             if self._closed:
@@ -211,6 +264,10 @@ def _release(name: str, stateful: bool) -> None:
         dre.delete_ruleset(ruleset._handle)
 
 
+def _near_test(near: Near) -> Computed:
+    return lambda analysis, _periods: near_holds(near, analysis)
+
+
 def _comparison(comparison: Comparison) -> dict[str, Any]:
     value = fixed(comparison.value)
     if comparison.op == "==":
@@ -228,4 +285,22 @@ def _explain(rule: Rule, analysis: Analysis, spread: Spread) -> list[str]:
         lines.append(f"source {analysis.message.source} in {', '.join(ordered_sources(rule.when.sources))}")
     lines += [f"spread {c.field} {number(getattr(spread, c.field))} {c.op} {number(c.value)}"
               for c in rule.when.spread]
+    return lines + _explain_more(rule, analysis)
+
+
+def _explain_more(rule: Rule, analysis: Analysis) -> list[str]:
+    when, message = rule.when, analysis.message
+    lines = [f"near {n.left.name} and {n.right.name}: {gap(n, analysis)} characters apart (at most {n.within})"
+             for n in when.near]
+    if when.regex:
+        lines.append(f"regex {', '.join(f'/{p}/' for p in when.regex if regex_holds((p,), message))} found")
+    author = message.author
+    if when.accounts and author:
+        lines.append(f"account {' / '.join(x for x in (author.name, author.id) if x)}")
+    if when.regions:
+        lines.append(f"region {message.region}")
+    if when.min_followers is not None:
+        lines.append(f"author followers {followers(message)} >= {when.min_followers}")
+    if when.verified is not None:
+        lines.append("author verified" if when.verified else "author not verified")
     return lines

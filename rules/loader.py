@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
@@ -20,6 +20,14 @@ from typing import TypeVar
 import structlog
 import yaml
 
+from rules.conditions import (
+    parse_min_followers,
+    parse_names,
+    parse_near,
+    parse_period,
+    parse_regex,
+    resolve_term,
+)
 from rules.errors import ConfigError, Problem, did_you_mean
 from rules.message import MessageError, message_from_dict, to_time
 from rules.model import (
@@ -43,7 +51,9 @@ T = TypeVar("T")
 FILE_KEYS = ("keywords", "rules", "tests")
 RULE_KEYS = ("id", "title", "category", "level", "when", "raise_in_period", "notify", "enabled",
              "expires", "tests")
-WHEN_KEYS = ("all", "any", "none", "sources", "spread")
+WHEN_KEYS = ("all", "any", "none", "near", "regex", "sources", "accounts", "regions", "min_followers",
+             "verified", "spread", "period")
+SELECTING_KEYS = ("all", "any", "near", "regex", "accounts")  # a rule needs one: the rest only narrow
 _MESSAGE_KEYS = ("id", "source", "title", "text", "url", "author", "published_at", "region", "metrics")
 TEST_KEYS = (*_MESSAGE_KEYS, "at", "expect", "category")
 FILE_TEST_KEYS = (*TEST_KEYS, "rule")
@@ -208,7 +218,7 @@ def _rule(node: Node, state: _Load) -> Rule | None:
         return default if value is None else value
 
     title, category = text("title"), text("category")
-    notify = state.attempt(lambda: _names(fields["notify"])) if "notify" in fields else ()
+    notify = state.attempt(lambda: _names(fields["notify"])) if "notify" in fields else []
     expires = state.attempt(lambda: _expires(fields["expires"])) if "expires" in fields else None
     tests: list[RuleTest] = []
     if "tests" in fields and not fields["tests"].is_null:
@@ -219,7 +229,8 @@ def _rule(node: Node, state: _Load) -> Rule | None:
     return Rule(
         id=rule_id, title=title or rule_id, level=level, when=when[0], location=node.location,
         category=category or "", raise_in_period=flag("raise_in_period", False),
-        notify=notify or (), enabled=flag("enabled", True), expires=expires, tests=tuple(tests),
+        notify=tuple(name for name, _ in notify or ()), enabled=flag("enabled", True), expires=expires,
+        tests=tuple(tests), notify_at=tuple(at for _, at in notify or ()),
     )
 
 
@@ -243,14 +254,15 @@ def _level(node: Node, allowed: tuple[str, ...] = RULE_LEVELS, what: str = "leve
     return Level.parse(value)
 
 
-def _names(node: Node) -> tuple[str, ...]:
-    names: dict[str, None] = {}
+def _names(node: Node) -> list[tuple[str, Location]]:
+    """Team names, each once, with where it is written."""
+    names: dict[str, Location] = {}
     for item in node.items("a list of team names"):
         name = item.str("a team name").strip()
         if not name:
             raise item.fail("empty team name")
-        names.setdefault(name, None)
-    return tuple(names)
+        names.setdefault(name, item.location)
+    return list(names.items())
 
 
 def _expires(node: Node) -> date:
@@ -271,22 +283,41 @@ def _expires(node: Node) -> date:
 
 def _condition(node: Node, state: _Load) -> tuple[Condition, list[str]] | None:
     """The condition and its sources in written order (the first is the tests' default source)."""
-    fields = node.mapping("a mapping with all, any, none, sources or spread")
+    fields = node.mapping("a mapping with all, any, none, near, sources, spread …")
     before = state.failed
     state.problems += check_keys(node, WHEN_KEYS, "when")
     terms = {key: _terms(fields[key], key, state) if key in fields else [] for key in ("all", "any", "none")}
-    if not terms["all"] and not terms["any"] and state.failed == before:  # `all: []` would match anything
-        state.problems.append(node.problem('when needs "all" or "any"'))
-    sources = (state.attempt(lambda: _sources(fields["sources"])) or []) if "sources" in fields else []
-    spread = (state.attempt(partial(_spread, fields["spread"], state)) or ()) if "spread" in fields else ()
+
+    def part(key: str, parse: Callable[[Node], T]) -> T | None:
+        return state.attempt(partial(parse, fields[key])) if key in fields else None
+
+    sources = part("sources", _sources) or []
+    spread = part("spread", partial(_spread, state=state)) or ()
+    near = part("near", partial(parse_near, sets=state.sets, problems=state.problems)) or ()
+    regex = part("regex", parse_regex) or ()
+    accounts = part("accounts", partial(parse_names, what="accounts", sets=state.sets)) or frozenset()
+    regions = part("regions", partial(parse_names, what="regions", sets=state.sets)) or frozenset()
+    min_followers = part("min_followers", parse_min_followers)
+    verified = part("verified", Node.bool)
+    period = part("period", parse_period)
     if state.failed > before:
+        return None
+    if not (terms["all"] or terms["any"] or near or regex or accounts):  # `all: []` would match anything
+        state.problems.append(node.problem(f"when needs {_quoted(SELECTING_KEYS)}"))
         return None
     _warn_overlap(terms, state)
     condition = Condition(
         all=tuple(t for t, _ in terms["all"]), any=tuple(t for t, _ in terms["any"]),
-        none=tuple(t for t, _ in terms["none"]), sources=frozenset(sources), spread=spread,
+        none=tuple(t for t, _ in terms["none"]), sources=frozenset(sources), spread=spread, near=near,
+        regex=regex, accounts=accounts, regions=regions, min_followers=min_followers, verified=verified,
+        period=period,
     )
     return condition, sources
+
+
+def _quoted(keys: tuple[str, ...]) -> str:
+    return ", ".join(f'"{k}"' for k in keys[:-1]) + f' or "{keys[-1]}"'
+
 
 
 def _terms(node: Node, key: str, state: _Load) -> list[tuple[Term, Node]]:
@@ -294,12 +325,8 @@ def _terms(node: Node, key: str, state: _Load) -> list[tuple[Term, Node]]:
     terms = []
     for item in items:
         name = _word(item, f'"{key}"', state)
-        if name is None:
-            continue
-        if name in state.sets:
-            terms.append((Term(name, state.sets[name], is_set=True), item))
-        else:
-            terms.append((Term(name, frozenset({name}), is_set=False), item))
+        if name is not None:
+            terms.append((resolve_term(name, item, state.sets, state.problems), item))
     return terms
 
 
@@ -326,7 +353,7 @@ def _sources(node: Node) -> list[str]:
     return sources
 
 
-def _spread(node: Node, state: _Load) -> tuple[Comparison, ...]:
+def _spread(node: Node, *, state: _Load) -> tuple[Comparison, ...]:
     where = node.keys_at()
     comparisons = []
     for name, value in node.mapping("a mapping such as {reposts: \">= 100\"}").items():
@@ -414,3 +441,26 @@ def _field_location(fields: dict[str, Node], dotted: str | None) -> Location | N
     node = fields.get(head)
     inner = node.mapping().get(rest) if node and rest and node.is_mapping else None
     return (inner or node).location if node else None
+
+
+# ---------------------------------------------------------------- cross-file checks
+
+
+def check_teams(ruleset: RuleSet, teams: Collection[str]) -> list[Problem]:
+    """Every ``notify`` team must be a team of notify.yaml: a misspelt one would notify nobody."""
+    problems = []
+    for rule in ruleset.rules:
+        for index, team in enumerate(rule.notify):
+            if team not in teams:
+                where = rule.notify_at[index] if index < len(rule.notify_at) else rule.location
+                problems.append(Problem(f'unknown team "{team}" in notify of rule {rule.id}'
+                                        f"{did_you_mean(team, teams)}", where))
+    return problems
+
+
+def check_periods(ruleset: RuleSet, names: Collection[str]) -> list[Problem]:
+    """Every period a rule names must be in periods.yaml: an unknown one is never in force."""
+    return [
+        Problem(f'unknown period "{name}" in rule {rule.id}{did_you_mean(name, names)}', rule.location)
+        for rule in ruleset.rules for name in sorted(rule.when.period or ()) if name not in names
+    ]

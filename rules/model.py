@@ -191,12 +191,36 @@ class Term:
 
 
 @dataclass(frozen=True)
+class Near:
+    """``near: [[拆迁, 打人, 10]]``: both terms occur with at most ``within`` characters between them."""
+
+    left: Term
+    right: Term
+    within: int
+
+    def __str__(self) -> str:
+        return f"{self.left.name} ~{self.within}~ {self.right.name}"
+
+
+@dataclass(frozen=True)
 class Condition:
     all: tuple[Term, ...] = ()
     any: tuple[Term, ...] = ()
     none: tuple[Term, ...] = ()
     sources: frozenset[str] = frozenset()  # empty: any source
     spread: tuple[Comparison, ...] = ()
+    near: tuple[Near, ...] = ()  # every pair must hold
+    regex: tuple[str, ...] = ()  # RE2 patterns; at least one must match the message body
+    accounts: frozenset[str] = frozenset()  # author ids or names; empty: any author
+    regions: frozenset[str] = frozenset()  # the message region is or contains one of them
+    min_followers: int | None = None  # the message author's followers
+    verified: bool | None = None  # None: either
+    period: frozenset[str] | None = None  # None: no condition; empty: any sensitive period; else one of these
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        """Every keyword term of the condition, ``near`` pairs included."""
+        return (*self.all, *self.any, *self.none, *(t for n in self.near for t in (n.left, n.right)))
 
 
 @dataclass(frozen=True)
@@ -224,6 +248,7 @@ class Rule:
     enabled: bool = True
     expires: date | None = None
     tests: tuple[RuleTest, ...] = ()
+    notify_at: tuple[Location, ...] = ()  # where each ``notify`` team is written (for check_teams)
 
 
 @dataclass(frozen=True)
@@ -240,7 +265,7 @@ class RuleSet:
         """Every word any rule can look for: the analyzer adds them to jieba's dictionary."""
         found: set[str] = set()
         for rule in self.rules:
-            for term in (*rule.when.all, *rule.when.any, *rule.when.none):
+            for term in rule.when.terms:
                 found |= term.words
         return frozenset(found)
 

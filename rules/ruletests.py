@@ -42,7 +42,8 @@ def _run(rule_id: str | None, test: RuleTest, ruleset: RuleSet, engine: Engine, 
     at = test.at or now
     analysis = analyzer.analyze(test.message)
     spread = Spread.of_message(test.message)
-    verdict = engine.evaluate(analysis, spread, calendar_active(at), at)
+    periods = calendar_active(at)
+    verdict = engine.evaluate(analysis, spread, periods, at)
     top = verdict.top
     category = (top.category or None) if top else None
     problems = _problems(test, verdict, category)
@@ -58,7 +59,8 @@ def _run(rule_id: str | None, test: RuleTest, ruleset: RuleSet, engine: Engine, 
             elif not is_live(rule, at):
                 lines.append(f"{rule.id} expired on {rule.expires} (the test runs at {at.isoformat()})")
             else:
-                lines += [f"{rule.id} did not match: {f}" for f in condition_failures(rule, analysis, spread)]
+                lines += [f"{rule.id} did not match: {f}"
+                          for f in condition_failures(rule, analysis, spread, periods)]
     return RuleTestResult(rule_id, test, verdict.level, category, not problems, "\n".join(lines))
 
 
@@ -94,7 +96,7 @@ def format_table(results: Sequence[RuleTestResult]) -> str:
         rule = r.rule_id or (f"(file) {r.test.expect_rule}" if r.test.expect_rule else "(file)")
         cells = (rule, expect, got, "PASS" if r.passed else "FAIL", str(r.test.location))
         rows.append((cells, None if r.passed else r.detail))
-    widths = [max(_width(line[i]) for line in [header, *(c for c, _ in rows)]) for i in range(len(header))]
+    widths = [max(display_width(line[i]) for line in [header, *(c for c, _ in rows)]) for i in range(len(header))]
     lines = [_row(header, widths)]
     for row, detail in rows:
         lines.append(_row(row, widths))
@@ -105,9 +107,9 @@ def format_table(results: Sequence[RuleTestResult]) -> str:
 
 
 def _row(cells: Iterable[str], widths: Sequence[int]) -> str:
-    return "  ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)).rstrip()
+    return "  ".join(c + " " * (w - display_width(c)) for c, w in zip(cells, widths, strict=True)).rstrip()
 
 
-def _width(text: str) -> int:
+def display_width(text: str) -> int:
     """Columns on a terminal: a Chinese character takes two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

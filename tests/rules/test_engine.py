@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,7 +20,21 @@ from hypothesis import strategies as st
 from rules import engine as engine_module
 from rules.engine import Engine
 from rules.evaluate import grade, is_live, matches
-from rules.model import COMPARATORS, SPREAD_FIELDS, ActivePeriod, Analysis, Level, Rule, RuleSet, Spread, Term
+from rules.model import (
+    COMPARATORS,
+    SPREAD_FIELDS,
+    ActivePeriod,
+    Analysis,
+    Author,
+    KeywordHit,
+    Level,
+    Message,
+    Near,
+    Rule,
+    RuleSet,
+    Spread,
+    Term,
+)
 from tests.rules.conftest import analysis, rule, term
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -36,7 +51,7 @@ REFERENCE = rule("land-mass-gathering", all=[拆迁, 聚集], none=[广告], sou
 def expected(rules: Sequence[Rule], found: Analysis, spread: Spread, periods: Sequence[ActivePeriod],
              at: datetime) -> tuple[Level, list[str], str | None]:
     """What rules/evaluate.py says the whole set gives: level, matching rule ids, raising period."""
-    live = [r for r in rules if is_live(r, at) and matches(r, found, spread)]
+    live = [r for r in rules if is_live(r, at) and matches(r, found, spread, periods)]
     graded = [grade(r, periods) for r in live]
     level = max((g[0] for g in graded), default=Level.NONE)
     period = next((g[1] for g in graded if g[1]), None)
@@ -122,9 +137,26 @@ comparisons = st.builds(lambda f, op, v: f"{f} {op} {v!r}", st.sampled_from(FIEL
                         st.sampled_from(COMPARATORS), NUMBERS)
 
 
+# The conditions computed in Python before the fact is asserted, and the author fields of the fact.
+extras = st.fixed_dictionaries({}, optional={
+    "near": st.lists(st.builds(Near, terms, terms, st.sampled_from([0, 1, 3, 10])), min_size=1, max_size=2)
+    .map(tuple),
+    "regex": st.lists(st.sampled_from(["拆迁", "1[3-9]\\d{9}", "爆炸|起火"]), min_size=1, max_size=2).map(tuple),
+    "accounts": st.sets(st.sampled_from(["甲", "1", "丙"]), min_size=1).map(frozenset),
+    "regions": st.sets(st.sampled_from(["石桥镇", "城关镇", "桃源镇"]), min_size=1).map(frozenset),
+    "min_followers": st.sampled_from([0, 1000, 10**6]),
+    "verified": st.booleans(),
+    "period": st.sets(st.sampled_from(["两会", "国庆", "春节"]), max_size=2).map(frozenset),
+})
+
+
 @st.composite
 def rule_sets(draw: st.DrawFn) -> tuple[Rule, ...]:
     count = draw(st.integers(1, 6))
+    return tuple(replace(r, when=replace(r.when, **draw(extras))) for r in rule_sets_plain(draw, count))
+
+
+def rule_sets_plain(draw: st.DrawFn, count: int) -> tuple[Rule, ...]:
     return tuple(rule(
         f"r{i}", draw(st.sampled_from([Level.BLUE, Level.YELLOW, Level.RED])),
         all=draw(st.lists(terms, max_size=3)), any=draw(st.lists(terms, max_size=3)),
@@ -135,28 +167,63 @@ def rule_sets(draw: st.DrawFn) -> tuple[Rule, ...]:
     ) for i in range(count))
 
 
+authors = st.builds(Author, name=st.sampled_from(["甲", "乙"]), id=st.sampled_from(["1", "2"]),
+                    followers=st.none() | st.sampled_from([0, 999, 1000, 10**6]), verified=st.none() | st.booleans())
+
+
+@st.composite
+def placed(draw: st.DrawFn) -> Analysis:
+    """A message whose text holds its words at real offsets (for near), with an author and a region."""
+    text, positions = "", {}
+    for word in draw(st.lists(st.sampled_from(VOCABULARY), max_size=6)):
+        text += "、" * draw(st.integers(0, 12))
+        positions.setdefault(word, []).append(len(text))
+        text += word
+    text += draw(st.sampled_from(["", "电话13800000001", "工单号123"]))
+    message = Message("m", draw(st.sampled_from([*SOURCES, "news"])), text, author=draw(st.none() | authors),
+                      region=draw(st.none() | st.sampled_from(["青岚县石桥镇", "城关镇"])))
+    return Analysis(message, tuple(KeywordHit(w, tuple(p)) for w, p in positions.items()))
+
+
 analyses = st.builds(lambda words, source: analysis(sorted(words), source),
-                     st.sets(st.sampled_from(VOCABULARY), max_size=5), st.sampled_from([*SOURCES, "news"]))
+                     st.sets(st.sampled_from(VOCABULARY), max_size=5), st.sampled_from([*SOURCES, "news"])) | placed()
 spreads = st.builds(Spread, **dict.fromkeys(SPREAD_FIELDS, CLOSE | NUMBERS))
 
 
 def witness(rule: Rule) -> tuple[Analysis, Spread]:
     """A message made to nearly match ``rule``: its words, its first source, every compared spread
     value exactly at its threshold (where ``>=`` and ``>`` part ways)."""
-    words = {w for t in (*rule.when.all, *rule.when.any[:1]) for w in sorted(t.words)[:1]}
-    source = min(rule.when.sources, default="weibo")
-    spread = Spread(**{c.field: c.value for c in rule.when.spread})  # type: ignore[arg-type]
-    return analysis(sorted(words), source), spread
+    when = rule.when
+    words = [w for t in (*when.all, *when.any[:1]) for w in sorted(t.words)[:1]]
+    for near in when.near:  # the two words of each pair exactly ``within`` characters apart
+        left, right = sorted(near.left.words)[:1], sorted(near.right.words)[:1]
+        words += [*left, "、" * near.within, *right] if left and right else []
+    text = "".join(words) + {"1[3-9]\\d{9}": "电话13800000001"}.get(when.regex[0], when.regex[0][:2]) \
+        if when.regex else "".join(words)
+    positions: dict[str, list[int]] = {}
+    at = 0
+    for word in words:
+        if not word.startswith("、"):
+            positions.setdefault(word, []).append(at)
+        at += len(word)
+    author = Author(name="甲", id=min(when.accounts, default="1"), followers=when.min_followers,
+                    verified=when.verified)
+    region = f"青岚县{min(when.regions)}" if when.regions else None
+    message = Message("w", min(when.sources, default="weibo"), text, author=author, region=region)
+    spread = Spread(**{c.field: c.value for c in when.spread})  # type: ignore[arg-type]
+    return Analysis(message, tuple(KeywordHit(w, tuple(p)) for w, p in positions.items())), spread
 
 
 @settings(max_examples=150, deadline=None)
-@given(rule_sets(), st.lists(st.tuples(analyses, spreads), max_size=5),
+@given(rule_sets(), st.lists(st.tuples(analyses, spreads), max_size=6),
        st.lists(st.builds(ActivePeriod, st.sampled_from(["两会", "国庆"]), st.integers(0, 2)), max_size=2))
 def test_the_engine_agrees_with_the_reference(rules: tuple[Rule, ...], cases: list[tuple[Analysis, Spread]],
                                               periods: list[ActivePeriod]) -> None:
     with Engine(RuleSet(rules)) as engine:
         for found, spread in [*cases, *map(witness, rules)]:
             agree(engine, rules, found, spread, periods)
+        for r in rules:  # in the periods the rule asks for
+            agree(engine, rules, *witness(r), [ActivePeriod(name, 1) for name in sorted(r.when.period or ["两会"])])
 
 
 def random_rules(rng: random.Random, count: int, vocabulary: list[str]) -> tuple[Rule, ...]:

@@ -75,7 +75,8 @@ def _errors(folder: Path) -> list[str]:
         ("bad-id.yaml", '2:9: error: bad rule id "Mass Gathering": use lowercase letters, digits, "-", "_" '
                         'and ".", starting with a letter or digit'),
         ("missing-when.yaml", '2:5: error: rule needs "when"'),
-        ("when-without-words.yaml", '5:7: error: when needs "all" or "any"'),
+        ("when-without-words.yaml",
+         '5:7: error: when needs "all", "any", "near", "regex" or "accounts"'),
         ("bad-source.yaml", '6:24: error: unknown source "wiebo" (did you mean "weibo"?)'),
         ("bad-spread-field.yaml",
          '6:16: error: unknown spread field "repost" (did you mean "reposts"?)'),

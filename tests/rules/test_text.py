@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rules.errors import ConfigError
-from rules.model import Message
-from rules.text import Analyzer, normalize
-from tests.rules.conftest import message
+from rules.model import Level, Message, RuleSet, Spread
+from rules.text import Analyzer, Backend, _Jieba, available_backend, compact, normalize
+from tests.rules.conftest import message, rule, term
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "bench.jsonl"
 
 # Every keyword of these tests at once, as a county's rule set would load them together.
 KEYWORDS = frozenset({
@@ -21,9 +27,16 @@ KEYWORDS = frozenset({
 })
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _words(analyzer: Analyzer) -> None:
-    analyzer.use_words(KEYWORDS)
+BACKENDS = ["jieba", pytest.param("rjieba", marks=pytest.mark.skipif(
+    available_backend() != "rjieba", reason="the fast extra (rjieba) is not installed"))]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def analyzer(request: pytest.FixtureRequest, jieba_cache: Path) -> Analyzer:
+    """Every test of this module runs on both tokenizer backends."""
+    found = Analyzer(cache_dir=jieba_cache, backend=request.param)
+    found.use_words(KEYWORDS)
+    return found
 
 
 def words_in(analyzer: Analyzer, text: str) -> set[str]:
@@ -83,13 +96,13 @@ def test_full_width_text_keeps_its_offsets(analyzer: Analyzer) -> None:
 def test_a_message_without_candidates_never_reaches_jieba(analyzer: Analyzer,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = analyzer._tokenizer.tokenize
+    real = analyzer._tokenizer.tokens
 
     def counting(text: str, *args: Any, **kwargs: Any) -> Iterator[tuple[str, int, int]]:
         calls.append(text)
-        return real(text, *args, **kwargs)  # type: ignore[no-any-return]
+        return real(text, *args, **kwargs)
 
-    monkeypatch.setattr(analyzer._tokenizer, "tokenize", counting)
+    monkeypatch.setattr(analyzer._tokenizer, "tokens", counting)
     assert analyzer.analyze(message("今天天气很好，适合出游")).hits == ()
     assert calls == []
     assert analyzer.analyze(message("我马上访问一下网站")).hits == ()  # candidate 上访: jieba says no
@@ -108,39 +121,42 @@ def test_reload_replaces_the_keywords_looked_for(jieba_cache: Path) -> None:
 
 
 def test_analyze_before_any_words_finds_nothing_and_loads_nothing(jieba_cache: Path) -> None:
-    analyzer = Analyzer(cache_dir=jieba_cache)
+    analyzer = Analyzer(cache_dir=jieba_cache, backend="jieba")
     assert analyzer.analyze(message("村民上访")).hits == ()
-    assert not analyzer._tokenizer.initialized
+    assert isinstance(analyzer._tokenizer, _Jieba)
+    assert not analyzer._tokenizer.tokenizer.initialized
 
 
-def test_user_dictionary_words_are_whole_words(tmp_path: Path, jieba_cache: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_user_dictionary_words_are_whole_words(tmp_path: Path, jieba_cache: Path, backend: Backend) -> None:
     # Without the dictionary 城东集体上访案 is cut so that 集体上访 is a token; with it, the long word
     # swallows the keyword, which must still hit (as search mode does for short keywords).
     dictionary = tmp_path / "dict.txt"
     dictionary.write_text("城东集体上访案 5 n\n河湾村 10 ns\n", encoding="utf-8")
-    analyzer = Analyzer(dictionary=dictionary, cache_dir=jieba_cache)
+    analyzer = Analyzer(dictionary=dictionary, cache_dir=jieba_cache, backend=backend)
     analyzer.initialize()
     analyzer.use_words(frozenset({"集体上访", "上访", "湾村"}))
-    assert "城东集体上访案" in analyzer._tokenizer.lcut("城东集体上访案今天开庭")
+    assert ("城东集体上访案", 0, 7) in analyzer._tokenizer.tokens("城东集体上访案今天开庭", [(0, 7)])
     hits = {h.word: h.positions for h in analyzer.analyze(message("城东集体上访案今天开庭")).hits}
     assert hits == {"集体上访": (2,), "上访": (4,)}
     assert analyzer.analyze(message("河湾村的村民")).words == {"湾村"}  # a 2-character word inside
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("content", [None, b"\xff\xfe not utf-8\n"])
 def test_an_unusable_dictionary_is_a_config_error(tmp_path: Path, jieba_cache: Path,
-                                                  content: bytes | None) -> None:
+                                                  content: bytes | None, backend: Backend) -> None:
     dictionary = tmp_path / "dict.txt"
     if content is not None:
         dictionary.write_bytes(content)
-    analyzer = Analyzer(dictionary=dictionary, cache_dir=jieba_cache)
+    analyzer = Analyzer(dictionary=dictionary, cache_dir=jieba_cache, backend=backend)
     with pytest.raises(ConfigError) as caught:
         analyzer.initialize()
     assert str(caught.value).startswith(f"{dictionary}: error: cannot load the jieba dictionary")
 
 
 def test_the_cache_goes_to_cache_dir_and_jieba_logs_once(tmp_path: Path) -> None:
-    analyzer = Analyzer(cache_dir=tmp_path)
+    analyzer = Analyzer(cache_dir=tmp_path, backend="jieba")
     analyzer.initialize()
     assert (tmp_path / "jieba.cache").stat().st_size > 1_000_000
     jieba_logger = logging.getLogger("jieba")
@@ -151,3 +167,114 @@ def test_the_cache_goes_to_cache_dir_and_jieba_logs_once(tmp_path: Path) -> None
 def test_title_and_text_are_both_read(analyzer: Analyzer) -> None:
     msg = Message(id="x", source="news", title="化工厂发生爆炸", text="多人受伤")
     assert analyzer.analyze(msg).hits[0].positions == (5,)
+
+
+# ---------------------------------------------------------------- traditional Chinese and evasions
+
+
+def test_traditional_text_matches_simplified_keywords(analyzer: Analyzer) -> None:
+    text = "城東拆遷戶在縣政府門口聚集，村民集體上訪，要求補償款"
+    assert len(normalize(text)) == len(text)
+    hits = {h.word: h.positions for h in analyzer.analyze(message(text)).hits}
+    assert hits == {"拆迁": (2,), "聚集": (11,), "集体上访": (16,), "上访": (18,), "补偿款": (23,)}
+
+
+def test_a_keyword_written_in_traditional_matches_both_scripts(jieba_cache: Path) -> None:
+    analyzer = Analyzer(cache_dir=jieba_cache)
+    analyzer.use_words(frozenset({"強拆"}))
+    assert analyzer.analyze(message("半夜強拆民房")).words == {"強拆"}
+    assert analyzer.analyze(message("半夜强拆民房")).words == {"強拆"}
+    assert analyzer.analyze(message("加強拆除違建的宣傳")).hits == ()  # still whole words only
+
+
+def test_conversion_goes_phrase_by_phrase() -> None:
+    # Character by character 乾 would always become 干 and 著 always 着, breaking words such as 著名.
+    assert normalize("乾隆年間的著名學者") == "乾隆年间的著名学者"
+    assert normalize("天氣乾燥，頭髮") == "天气干燥,头发"
+    assert normalize("ＰＸ項目") == "px项目"
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
+def test_normalize_keeps_every_offset(text: str) -> None:
+    assert len(normalize(text)) == len(text)
+
+
+@given(st.text(alphabet="拆迁上访 *-·,\n。ab", max_size=40))
+def test_compact_maps_every_kept_character_back(text: str) -> None:
+    compacted, kept = compact(text)
+    if kept is None:
+        assert compacted == text
+    else:
+        assert len(kept) == len(compacted) < len(text)
+        assert all(text[k] == ch for k, ch in zip(kept, compacted, strict=True))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("今天有人拆*迁，还有人上 访", {"拆迁": (4,), "上访": (11,)}),
+    ("半夜强-拆民房", {"强拆": (2,)}),
+    ("村民集·体·上·访", {"集体上访": (2,), "上访": (6,)}),
+    ("強　拆了", {"强拆": (0,)}),  # ideographic space, traditional
+])
+def test_separators_inside_a_word_do_not_hide_it(analyzer: Analyzer, text: str,
+                                                  expected: dict[str, tuple[int, ...]]) -> None:
+    assert {h.word: h.positions for h in analyzer.analyze(message(text)).hits} == expected
+
+
+@pytest.mark.parametrize("text", [
+    "我马上 访问一下网站",  # dropping the space changes nothing: still 马上/访问
+    "先拆，迁走的人再说",  # a comma separates clauses, not the characters of a word
+    "加强 拆除违建",
+])
+def test_dropping_separators_creates_no_match(analyzer: Analyzer, text: str) -> None:
+    assert analyzer.analyze(message(text)).hits == ()
+
+
+def test_title_and_text_are_not_joined_into_a_word(analyzer: Analyzer) -> None:
+    assert analyzer.analyze(Message(id="x", source="news", title="关于拆", text="迁的通知")).hits == ()
+
+
+# ---------------------------------------------------------------- the two backends agree
+
+
+def _corpus(count: int) -> list[str]:
+    texts: list[str] = []
+    with CORPUS.open(encoding="utf-8") as fh:
+        for line in fh:
+            texts.append(json.loads(line)["text"])
+            if len(texts) == count:
+                break
+    return texts
+
+
+@pytest.mark.skipif(available_backend() != "rjieba", reason="the fast extra (rjieba) is not installed")
+@pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not here")
+def test_both_backends_find_the_same_keywords_and_give_the_same_verdicts(jieba_cache: Path) -> None:
+    from rules.engine import Engine  # here: the engine is only needed for this test
+
+    texts = _corpus(3000)
+    slow, fast = Analyzer(cache_dir=jieba_cache, backend="jieba"), Analyzer(backend="rjieba")
+    # Keywords that really occur: every 7th distinct two- to four-character token of the corpus,
+    # plus words that jieba's own dictionary swallows into longer ones.
+    tokens = sorted({t for text in texts[:1500] for t in slow_tokens(slow, text) if 2 <= len(t) <= 4})
+    words = frozenset(tokens[::7]) | {"上访", "爆炸", "跳楼", "集体上访"}
+    sets = [sorted(words)[i::40] for i in range(40)]
+    ruleset = RuleSet(tuple(
+        rule(f"r{i}", Level.BLUE if i % 3 else Level.YELLOW, all=[term(f"a{i}", *s[:30])],
+             none=[term(f"n{i}", *s[30:33])] if i % 2 else ())
+        for i, s in enumerate(sets)), version="bench")
+    slow.use_words(words)
+    fast.use_words(words)
+    differing = []
+    with Engine(ruleset) as engine:
+        for i, text in enumerate(texts):
+            msg = message(text, id=f"c{i}")
+            a, b = slow.analyze(msg), fast.analyze(msg)
+            verdicts = [engine.evaluate(x, Spread.of_message(msg), (), datetime(2026, 11, 20)) for x in (a, b)]
+            if a.hits != b.hits or verdicts[0] != verdicts[1]:
+                differing.append(text)
+    assert sum(bool(slow.analyze(message(t)).hits) for t in texts[:300]) > 100  # the test has teeth
+    assert differing == []
+
+
+def slow_tokens(analyzer: Analyzer, text: str) -> list[str]:
+    return [t for t, _, _ in analyzer._tokenizer.tokens(text, [(0, len(text))])]
