@@ -49,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check", parents=[common], help="validate config, rules, periods and notify; run rule tests")
     explain = sub.add_parser("explain", parents=[common], help="evaluate message files without side effects")
     explain.add_argument("files", nargs="+", type=Path)
-    explain.add_argument("--verbose", action="store_true")
+    explain.add_argument("--verbose", action="store_true",
+                         help="also list near misses: rules with a keyword found that still failed, and why")
+    periods = sub.add_parser("periods", parents=[common], help="the resolved dates of every sensitive period")
+    periods.add_argument("--year", type=int, help="Gregorian year (default: this year)")
+    periods.add_argument("--json", action="store_true")
     incidents = sub.add_parser("incidents", parents=[common], help="the incident register")
     incidents.add_argument("--open", action="store_true")
     incidents.add_argument("--json", action="store_true")
@@ -83,6 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from daemon.rulebook import build_rulebook, new_analyzer
+    from rules.loader import check_periods, check_teams
     from rules.ruletests import format_table, run_rule_tests
 
     path = config_path(args.config)
@@ -92,8 +97,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_problems(exc.problems, sys.stdout)
         return 1
+    teams: list[str] | None = None
     try:
-        load_notify(config.notify, env=os.environ)
+        teams = list(load_notify(config.notify, env=os.environ).directory.teams)
     except ConfigError as exc:
         problems.extend(exc.problems)
     try:
@@ -103,6 +109,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         _print_problems([*problems, *exc.problems], sys.stdout)
         return 1
     problems.extend(rulebook.warnings)
+    if teams is not None:  # an unreadable notify.yaml is reported above; do not add one error per team
+        problems.extend(check_teams(rulebook.ruleset, teams))
+    problems.extend(check_periods(rulebook.ruleset, [p.name for p in rulebook.calendar.periods]))
     _print_problems(problems, sys.stdout)
     results = run_rule_tests(rulebook.ruleset, rulebook.engine, analyzer, rulebook.calendar.active,
                              SystemClock().now())
@@ -117,6 +126,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from daemon.rulebook import build_rulebook, new_analyzer
+    from rules.evaluate import near_misses
+    from rules.model import Spread
 
     config = _config(args)
     analyzer = new_analyzer(config)
@@ -136,14 +147,41 @@ def cmd_explain(args: argparse.Namespace) -> int:
             status = 1
         for message in parsed.messages:
             analysis, verdict = rulebook.evaluate(analyzer, message, now)
-            print(json.dumps({
+            found: dict[str, object] = {
                 "id": message.id, "level": str(verdict.level),
                 "rules": [m.rule_id for m in verdict.matches],
                 "keywords": {h.word: list(h.positions) for h in analysis.hits},
                 "period": verdict.period, "reasons": list(verdict.reasons),
-            }, ensure_ascii=False))
+            }
+            if args.verbose:
+                missed = near_misses(rulebook.ruleset.rules, analysis, Spread.of_message(message),
+                                     rulebook.calendar.active(now), now)
+                found["near_misses"] = [{"rule": rule.id, "failed": failed} for rule, failed in missed]
+            print(json.dumps(found, ensure_ascii=False))
     rulebook.close()
     return status
+
+
+def cmd_periods(args: argparse.Namespace) -> int:
+    """One line per period occurrence touching the year: name, first and last day, raise."""
+    from rules.periods import describe_span, load_periods
+    from rules.ruletests import display_width
+
+    calendar = load_periods(_config(args).periods)
+    year = args.year or local(SystemClock().now()).year
+    rows = calendar.resolve(year)
+    if args.json:
+        print(json.dumps({"year": year, "periods": [
+            {"name": p.name, "start": start.isoformat(), "end": end.isoformat(), "raise": p.raise_by,
+             "written": describe_span(p)} for p, start, end in rows]}, ensure_ascii=False))
+        return 0
+    width = max((display_width(p.name) for p, _, _ in rows), default=0)
+    for period, start, end in rows:
+        pad = " " * (width - display_width(period.name))
+        print(f"{period.name}{pad}  {start.isoformat()} .. {end.isoformat()}  raise {period.raise_by}")
+    if not rows:
+        print(f"no sensitive periods in {year}")
+    return 0
 
 
 def cmd_incidents(args: argparse.Namespace) -> int:
@@ -200,6 +238,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 COMMANDS = {
     "run": cmd_run, "check": cmd_check, "explain": cmd_explain, "incidents": cmd_incidents,
     "ack": lambda a: _change(a, "ack"), "resolve": lambda a: _change(a, "resolve"), "status": cmd_status,
+    "periods": cmd_periods,
 }
 
 if __name__ == "__main__":
