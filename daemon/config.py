@@ -15,11 +15,25 @@ from rules.yamlsrc import Node, check_keys, load_file
 
 DEFAULT_PATH = Path("/etc/yuqing/config.yaml")
 TOP_KEYS = ("state_dir", "inbox", "feeds", "rules", "periods", "dictionary", "notify", "http", "limits")
-INBOX_KEYS = ("path", "source", "region")
-FEED_KEYS = ("url", "source", "every", "region")
+INBOX_KEYS = ("path", "source", "region", "format", "csv", "max_file_size")
+CSV_KEYS = ("columns", "delimiter")
+FEED_KEYS = ("url", "source", "every", "region", "timeout", "max_backoff")
+HTTP_KEYS = ("listen", "token")
+FORMATS = ("json", "jsonl", "csv", "eml", "txt")
+# Fields a CSV column can fill; dotted names reach into author and metrics.
+CSV_FIELDS = ("id", "source", "title", "text", "url", "author", "author.name", "author.id", "author.followers",
+              "published_at", "region", "metrics.reposts", "metrics.comments", "metrics.likes", "metrics.views")
 LIMIT_KEYS = ("max_file_size", "rescan_every")
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 DEFAULT_RESCAN = timedelta(seconds=30)  # inotify can overflow: a periodic rescan is what guarantees no loss
+
+
+@dataclass(frozen=True)
+class CsvSpec:
+    """Which header names fill which message field; several columns for one field are joined by lines."""
+
+    columns: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    delimiter: str | None = None  # None: guessed from the header line among , tab ; |
 
 
 @dataclass(frozen=True)
@@ -27,6 +41,9 @@ class InboxSpec:
     path: Path
     source: str | None = None  # default source of messages that do not name one
     region: str | None = None
+    format: str | None = None  # None: from the file's suffix
+    csv: CsvSpec = CsvSpec()
+    max_file_bytes: int | None = None  # None: the global limit
 
 
 @dataclass(frozen=True)
@@ -35,6 +52,8 @@ class FeedSpec:
     source: str
     every: timedelta
     region: str | None = None
+    timeout: timedelta = timedelta(seconds=20)
+    max_backoff: timedelta = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,7 @@ class Config:
     periods: Path | None = None
     dictionary: Path | None = None
     http_listen: str | None = None
+    http_token: str | None = None  # without one the HTTP ingest endpoint stays off
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     rescan_every: timedelta = DEFAULT_RESCAN
 
@@ -80,17 +100,17 @@ def load_config(path: Path) -> Config:
     feeds = parser.feeds(top.get("feeds"))
     max_file_bytes, rescan_every = parser.limits(top.get("limits"))
     http = top.get("http")
-    listen = None
+    listen = token = None
     if http is not None and not http.is_null:
-        problems.extend(check_keys(http, ("listen",), "http"))
-        listen_node = http.mapping().get("listen")
-        listen = parser.text(listen_node)
+        problems.extend(check_keys(http, HTTP_KEYS, "http"))
+        listen = parser.text(http.mapping().get("listen"))
+        token = parser.secret(http.mapping().get("token"))
     config = Config(
         path=path, state_dir=state_dir, inboxes=inboxes, feeds=feeds,
         rules_dir=parser.path(top.get("rules")) or base / "rules",
         notify=parser.path(top.get("notify")) or base / "notify.yaml",
         periods=parser.path(top.get("periods")), dictionary=parser.path(top.get("dictionary")),
-        http_listen=listen, max_file_bytes=max_file_bytes, rescan_every=rescan_every,
+        http_listen=listen, http_token=token, max_file_bytes=max_file_bytes, rescan_every=rescan_every,
     )
     if problems:
         raise ConfigError(problems)
@@ -144,13 +164,60 @@ class _Parser:
             self.problems.extend(exc.problems)
         return out
 
+    def secret(self, node: Node | None) -> str | None:
+        """A literal, or ``${VAR}`` from the environment so the token need not sit in config.yaml."""
+        value = self.text(node)
+        found = re.fullmatch(r"\$\{(\w+)\}", value or "")
+        if found is None:
+            return value
+        assert node is not None
+        if found[1] not in os.environ:
+            self.problems.append(node.problem(f"environment variable {found[1]} is not set"))
+            return None
+        return os.environ[found[1]]
+
     def inboxes(self, node: Node | None) -> tuple[InboxSpec, ...]:
         specs = []
         for entry in self.entries(node, INBOX_KEYS, "inbox", "path"):
             path = self.path(entry.get("path"))
+            fmt = self.text(entry.get("format"))
+            if fmt is not None and fmt.lower() not in FORMATS:
+                self.problems.append(entry["format"].problem(
+                    f'unknown format "{fmt}": use one of {", ".join(FORMATS)}'))
+                fmt = None
+            size = self.size(entry.get("max_file_size"))
             if path is not None:
-                specs.append(InboxSpec(path, self.text(entry.get("source")), self.text(entry.get("region"))))
+                specs.append(InboxSpec(path, self.text(entry.get("source")), self.text(entry.get("region")),
+                                       fmt.lower() if fmt else None, self.csv(entry.get("csv")), size))
         return tuple(specs)
+
+    def csv(self, node: Node | None) -> CsvSpec:
+        if node is None or node.is_null:
+            return CsvSpec()
+        try:
+            return self._csv(node)
+        except ConfigError as exc:
+            self.problems.extend(exc.problems)
+            return CsvSpec()
+
+    def _csv(self, node: Node) -> CsvSpec:
+        self.problems.extend(check_keys(node, CSV_KEYS, "csv"))
+        entries = node.mapping("csv settings")
+        delimiter = self.text(entries.get("delimiter"))
+        if delimiter is not None:
+            delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
+            if len(delimiter) != 1:
+                self.problems.append(entries["delimiter"].problem(
+                    f'expected one character (or "tab"), got "{delimiter}"'))
+                delimiter = None
+        columns: list[tuple[str, tuple[str, ...]]] = []
+        mapping = entries.get("columns")
+        if mapping is not None and not mapping.is_null:
+            self.problems.extend(check_keys(mapping, CSV_FIELDS, "csv columns"))
+            for name, value in mapping.mapping("a mapping of message field to column name").items():
+                headers = [self.text(v) for v in value.items()] if value.is_sequence else [self.text(value)]
+                columns.append((name, tuple(h for h in headers if h)))
+        return CsvSpec(tuple(columns), delimiter)
 
     def feeds(self, node: Node | None) -> tuple[FeedSpec, ...]:
         specs = []
@@ -159,7 +226,9 @@ class _Parser:
             if url is not None:
                 every = self.duration(entry.get("every"), timedelta(minutes=5))
                 specs.append(FeedSpec(url, self.text(entry.get("source")) or "news", every,
-                                      self.text(entry.get("region"))))
+                                      self.text(entry.get("region")),
+                                      self.duration(entry.get("timeout"), timedelta(seconds=20)),
+                                      self.duration(entry.get("max_backoff"), timedelta(hours=1))))
         return tuple(specs)
 
     def limits(self, node: Node | None) -> tuple[int, timedelta]:
@@ -169,15 +238,17 @@ class _Parser:
         self.problems.extend(check_keys(node, LIMIT_KEYS, "limits"))
         entries = node.mapping()
         rescan = self.duration(entries.get("rescan_every"), DEFAULT_RESCAN)
-        size = entries.get("max_file_size")
-        if size is not None:
-            value = self.text(size)
-            parsed = _parse_size(value) if value is not None else None
-            if parsed is None:
-                self.problems.append(size.problem(f'expected a size like "20MB", got "{value}"'))
-            else:
-                max_bytes = parsed
+        max_bytes = self.size(entries.get("max_file_size")) or max_bytes
         return max_bytes, rescan
+
+    def size(self, node: Node | None) -> int | None:
+        if node is None or node.is_null:
+            return None
+        value = self.text(node)
+        parsed = _parse_size(value) if value is not None else None
+        if parsed is None:
+            self.problems.append(node.problem(f'expected a size like "20MB", got "{value}"'))
+        return parsed
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)\s*$", re.IGNORECASE)

@@ -1,16 +1,19 @@
-"""Inbound folders: claim complete files, parse JSON / JSONL messages, quarantine what cannot be read.
+"""Inbound folders: claim complete files, read them (daemon.formats), quarantine what cannot be read.
 
 Layout inside each inbox (same filesystem, so every move is an atomic rename):
 ``processing/`` while a file is handled, ``processed/YYYY-MM-DD/`` after, ``failed/`` with
 ``<name>.error.txt`` when it could not be read. A file is claimed by renaming it into ``processing/``:
 whoever loses the race gets FileNotFoundError, so a file is never handled twice at once.
+Feeds and the HTTP endpoint publish into spool inboxes under ``state_dir/spool`` the same way, so one
+path, one thread and one set of guarantees cover every kind of input.
 """
 
 from __future__ import annotations
 
-import json
+import io
 import os
 import queue
+import re
 import stat
 import time
 from collections.abc import Iterator
@@ -23,19 +26,28 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from daemon.clock import local
-from daemon.config import InboxSpec
-from rules.message import MessageError, message_from_dict
+from daemon.config import Config, InboxSpec
+from daemon.formats import FileRejected, read_records, sniff_encoding
 from rules.model import Message
 
 log = structlog.get_logger(__name__)
 
-SUFFIXES = (".json", ".jsonl")
+__all__ = ["FileRejected", "Inbox", "Parsed", "Watcher", "decode", "parse_file", "publish", "spool_dir", "spool_specs"]
+
 TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp")
 SETTLE_SECONDS = 1.0  # a file written in place is taken only once it has not changed for this long
+MAX_NAME = 200
+_BAD_NAME = re.compile(r"[\x00-\x1f\x7f\\]|[\ud800-\udfff]")  # controls, backslashes, undecodable bytes
+SPOOLS = ("http", "feeds")
 
 
-class FileRejected(Exception):
-    """The whole file is unusable; the reason goes into ``<name>.error.txt``."""
+def spool_dir(config: Config, name: str) -> Path:
+    return config.state_dir / "spool" / name
+
+
+def spool_specs(config: Config) -> list[InboxSpec]:
+    """The inboxes the HTTP endpoint and the feed poller publish into (messages name their source)."""
+    return [InboxSpec(spool_dir(config, name), format="jsonl") for name in SPOOLS]
 
 
 @dataclass
@@ -46,63 +58,32 @@ class Parsed:
 
 def decode(data: bytes) -> str:
     """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312). Never guesses past that."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise FileRejected(f"not UTF-8 or GB18030 text (undecodable byte at offset {exc.start})") from None
+    return data.decode(sniff_encoding(io.BytesIO(data)))
 
 
 def parse_file(path: Path, spec: InboxSpec, max_bytes: int) -> Parsed:
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise FileRejected(f"file is {size} bytes, over the limit of {max_bytes}")
-    text = decode(path.read_bytes())
-    if "\x00" in text:
-        raise FileRejected("binary content (NUL bytes)")
-    records = _jsonl_records(text) if path.suffix.lower() == ".jsonl" else _json_records(text)
+    """The whole file at once: for `yuqing explain` and tests; the service streams with read_records."""
     parsed = Parsed()
-    for where, record in records:
-        if isinstance(record, str):  # a syntax error carried through
-            parsed.errors.append(f"{where}: {record}")
-            continue
-        try:
-            parsed.messages.append(message_from_dict(record, default_source=spec.source,
-                                                     default_region=spec.region))
-        except MessageError as exc:
-            parsed.errors.append(f"{where}: {exc}")
-    if not parsed.messages and not parsed.errors:
-        raise FileRejected("no messages in file")
+    for record in read_records(path, spec, max_bytes):
+        if record.message is not None:
+            parsed.messages.append(record.message)
+        else:
+            parsed.errors.append(f"{record.where}: {record.error}")
     return parsed
 
 
-def _json_records(text: str) -> list[tuple[str, object]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileRejected(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except RecursionError:
-        raise FileRejected("JSON nested too deep") from None
-    if isinstance(data, list):
-        return [(f"record {i}", item) for i, item in enumerate(data, 1)]
-    return [("record 1", data)]
+def name_problem(name: str) -> str | None:
+    """Names a collector's tool would never produce but a path trick would."""
+    if _BAD_NAME.search(name):
+        return f"unsafe file name {name!r} (control characters, backslashes or bytes that are not UTF-8)"
+    if len(name) > MAX_NAME:
+        return f"file name longer than {MAX_NAME} characters"
+    return None
 
 
-def _jsonl_records(text: str) -> list[tuple[str, object]]:
-    out: list[tuple[str, object]] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            out.append((f"line {number}", json.loads(line)))
-        except json.JSONDecodeError as exc:
-            out.append((f"line {number}", f"invalid JSON at column {exc.colno}: {exc.msg}"))
-        except RecursionError:
-            out.append((f"line {number}", "JSON nested too deep"))
-    return out
+def safe_name(name: str) -> str:
+    cleaned = _BAD_NAME.sub("_", name)[:MAX_NAME]
+    return cleaned if cleaned.strip(". ") else "unnamed"
 
 
 class Inbox:
@@ -132,9 +113,11 @@ class Inbox:
                     st = entry.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue
+                if stat.S_ISDIR(st.st_mode):
+                    continue  # our own processing/ and the like; never descended into
                 if stat.S_ISREG(st.st_mode) and now - st.st_mtime < SETTLE_SECONDS:
                     self.young += 1
-                elif stat.S_ISLNK(st.st_mode) or stat.S_ISREG(st.st_mode):
+                else:  # links, FIFOs and devices are claimed only to be quarantined
                     found.append((st.st_mtime, entry.name))
         return [name for _, name in sorted(found)]
 
@@ -147,8 +130,15 @@ class Inbox:
         source = self.path / name
         target = self.processing / name
         try:
-            if source.is_symlink():
-                self.quarantine_path(source, "symbolic links are not followed")
+            st = os.lstat(source)
+            problem = name_problem(name)
+            if problem is None and stat.S_ISLNK(st.st_mode):
+                problem = "symbolic links are not followed"
+            elif problem is None and not stat.S_ISREG(st.st_mode):
+                problem = "not a regular file"
+            if problem is not None:
+                self.quarantine_path(source, problem)
+                log.warning("file.quarantined", file=safe_name(name), inbox=str(self.path), reason=problem)
                 return None
             os.rename(source, target)
         except FileNotFoundError:
@@ -157,7 +147,7 @@ class Inbox:
 
     def leftovers(self) -> list[Path]:
         """Files a crash left in processing/: handled again (message ids make that idempotent)."""
-        return sorted(p for p in self.processing.iterdir() if p.is_file())
+        return sorted(p for p in self.processing.iterdir() if p.is_file() or p.is_symlink())
 
     def finish(self, path: Path, at: datetime) -> Path:
         day = self.processed / local(at).date().isoformat()
@@ -167,11 +157,14 @@ class Inbox:
         return target
 
     def quarantine(self, path: Path, reason: str, at: datetime) -> Path:
-        target = _free_name(self.failed / path.name)
-        os.rename(path, target)
-        note = (f"file: {path.name}\nwhen: {local(at).isoformat(timespec='seconds')}\n"
+        # The reason is written first: a crash in between leaves the file to be quarantined again,
+        # never a file in failed/ without its reason.
+        target = _free_name(self.failed / safe_name(path.name))
+        shown = path.name if name_problem(path.name) is None else repr(path.name)
+        note = (f"file: {shown}\nwhen: {local(at).isoformat(timespec='seconds')}\n"
                 f"inbox: {self.path}\n\n{reason}\n")
-        Path(f"{target}.error.txt").write_text(note, encoding="utf-8")
+        Path(f"{target}.error.txt").write_text(note, encoding="utf-8", errors="backslashreplace")
+        os.rename(path, target)
         return target
 
     def quarantine_path(self, path: Path, reason: str) -> None:
@@ -184,7 +177,7 @@ def _free_name(target: Path) -> Path:
         return target
     for n in range(1, 100_000):
         candidate = target.with_name(f"{target.stem}.{n}{target.suffix}")
-        if not candidate.exists():
+        if not candidate.exists() and not candidate.is_symlink():
             return candidate
     raise FileExistsError(target)
 
@@ -247,3 +240,17 @@ class Watcher:
                 yield self.events.get_nowait()
             except queue.Empty:
                 return
+
+
+def publish(folder: Path, stem: str, lines: list[str]) -> Path:
+    """Deliver JSONL into an inbox the way collectors must: a hidden temp name, fsync, then rename.
+    Once this returns the messages are as safe as any file in the inbox."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{stem}-{time.time_ns()}-{os.getpid()}.jsonl"
+    tmp = folder / f".{name}.tmp"
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write("".join(line + "\n" for line in lines))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.rename(tmp, folder / name)
+    return folder / name

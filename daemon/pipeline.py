@@ -8,6 +8,7 @@ rerun finds every message already stored, so nothing is notified twice.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,9 +19,10 @@ import structlog
 from daemon import incidents
 from daemon.clock import Clock, to_epoch
 from daemon.escalation import Escalation
-from daemon.ingest import FileRejected, Inbox, parse_file
+from daemon.formats import FileRejected, read_records
+from daemon.ingest import Inbox
 from daemon.rulebook import Rulebook
-from daemon.store import Store, dumps
+from daemon.store import Store, dumps, loads
 from rules.message import message_to_dict
 from rules.model import Level, Message, Verdict, content_hash
 from rules.text import Analyzer
@@ -28,6 +30,7 @@ from rules.text import Analyzer
 log = structlog.get_logger(__name__)
 
 Handled = Literal["graded", "ungraded", "duplicate"]
+MAX_LISTED_ERRORS = 1000  # a 100,000-line file of garbage needs no 100,000-line reason file
 
 
 @dataclass
@@ -40,34 +43,56 @@ class Pipeline:
     max_file_bytes: int
 
     def handle_file(self, inbox: Inbox, path: Path) -> None:
-        """Handle a claimed file in ``processing/`` and move it out. Never raises for bad input."""
+        """Handle a claimed file in ``processing/`` and move it out. Never raises for bad input.
+
+        Records are streamed, one transaction per message, so memory stays flat however long the file."""
         now = self.clock.now()
-        try:
-            parsed = parse_file(path, inbox.spec, self.max_file_bytes)
-        except (FileRejected, OSError) as exc:
-            self._quarantine(inbox, path, str(exc), 0, now)
-            return
         counts: dict[str, int] = {}
-        for message in parsed.messages:
-            outcome = self.handle_message(message, path.name)
-            counts[outcome] = counts.get(outcome, 0) + 1
-        if parsed.errors:
-            reason = (f"{len(parsed.errors)} bad record(s); {len(parsed.messages)} good record(s) were"
-                      " processed and will be recognised if the file is sent again.\n" + "\n".join(parsed.errors))
-            self._quarantine(inbox, path, reason, len(parsed.messages), now)
+        errors: list[str] = []
+        good = bad = 0
+        try:
+            for record in read_records(path, inbox.spec, inbox.spec.max_file_bytes or self.max_file_bytes):
+                if record.message is None:
+                    bad += 1
+                    if bad <= MAX_LISTED_ERRORS:
+                        errors.append(f"{record.where}: {record.error}")
+                    continue
+                outcome = self._handle_record(record.message, record.where, path.name, errors)
+                good += outcome != "error"
+                bad += outcome == "error"
+                counts[outcome] = counts.get(outcome, 0) + 1
+        except (FileRejected, OSError, UnicodeError) as exc:
+            reason = str(exc) if not good else f"{exc}\n({good} earlier record(s) were processed)"
+            self._quarantine(inbox, path, reason, good, now)
+            return
+        if bad:
+            more = f"\n… and {bad - MAX_LISTED_ERRORS} more" if bad > MAX_LISTED_ERRORS else ""
+            reason = (f"{bad} bad record(s); {good} good record(s) were processed and will be recognised if"
+                      " the file is sent again.\n" + "\n".join(errors) + more)
+            self._quarantine(inbox, path, reason, good, now)
             return
         sha = _sha256(path)
         target = inbox.finish(path, now)
-        self._record_file(inbox, path.name, sha, "processed", len(parsed.messages), None, now)
+        self._record_file(inbox, path.name, sha, "processed", good, None, now)
         log.info("file.processed", file=path.name, inbox=str(inbox.path), moved_to=str(target), **counts)
+
+    def _handle_record(self, message: Message, where: str, file: str, errors: list[str]) -> Handled | Literal["error"]:
+        """A failure inside analysis or the rule engine is that record's problem, not the daemon's; a
+        failing store is the daemon's and propagates (the file stays in processing/ for the next try)."""
+        try:
+            return self.handle_message(message, file)
+        except sqlite3.Error:
+            raise
+        except Exception as exc:
+            log.exception("message.error", message=message.id, file=file, where=where)
+            errors.append(f"{where}: could not be evaluated: {type(exc).__name__}: {exc}")
+            return "error"
 
     def handle_message(self, message: Message, file: str | None = None) -> Handled:
         now = self.clock.now()
         seen = self.store.find_message(message.id, _hash(message))
         if seen is not None:
-            with self.store.transaction() as db:  # newer metrics matter for spread
-                db.execute("UPDATE messages SET data = ?, updated_at = ? WHERE id = ?",
-                           (dumps(message_to_dict(message)), to_epoch(now), seen.id))
+            self._update_duplicate(seen.id, message, now)
             log.info("message.duplicate", message=message.id, known_as=seen.id, incident=seen.incident_id)
             return "duplicate"
         analysis, verdict = self.rulebook.evaluate(self.analyzer, message, now)
@@ -76,6 +101,20 @@ class Pipeline:
                  rules=[m.rule_id for m in verdict.matches], keywords=sorted(analysis.words),
                  incident=incident_id, period=verdict.period)
         return "graded" if verdict.level > Level.NONE else "ungraded"
+
+    def _update_duplicate(self, known_id: str, message: Message, now: datetime) -> None:
+        """A re-sent post raises no second alert, but its newer counts matter for spread. Counts only go
+        up: a late copy of an older crawl must not undo a newer one."""
+        with self.store.transaction() as db:
+            row = db.execute("SELECT data FROM messages WHERE id = ?", (known_id,)).fetchone()
+            old = loads(row["data"]) if row else {}
+            new = message_to_dict(message)
+            new["id"] = known_id
+            before = old.get("metrics") or {}
+            new["metrics"] = {k: max(int(before.get(k) or 0), int(v or 0)) for k, v in new["metrics"].items()}
+            if new != old:
+                db.execute("UPDATE messages SET data = ?, updated_at = ? WHERE id = ?",
+                           (dumps(new), to_epoch(now), known_id))
 
     def _commit(self, message: Message, verdict: Verdict, file: str | None, now: datetime) -> str | None:
         with self.store.transaction() as db:
