@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench check clean
+.PHONY: run test lint bench bench-clustering bench-ingest check clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "need Python 3.11 or 3.12 (durable_rules does not import on 3.13)"; exit 1; }
@@ -32,6 +32,12 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+bench-clustering: $(STAMP)
+	$(BIN)/python -m bench.clustering
+
+bench-ingest: $(STAMP)
+	$(BIN)/python -m bench.ingest
 
 clean:
 	rm -rf $(VENV) examples/var .pytest_cache .mypy_cache .ruff_cache

@@ -105,7 +105,7 @@ class Alert:
     level: str  # red / yellow / blue
     level_label: str  # 红色
     title: str
-    kind: Literal["new", "escalation", "repeat", "raised", "digest", "test"] = "new"
+    kind: Literal["new", "escalation", "repeat", "raised", "resurgence", "digest", "test"] = "new"
     category: str = ""
     source: str = ""
     url: str | None = None

@@ -14,7 +14,9 @@ from rules.errors import ConfigError, Problem
 from rules.yamlsrc import Node, check_keys, load_file
 
 DEFAULT_PATH = Path("/etc/yuqing/config.yaml")
-TOP_KEYS = ("state_dir", "inbox", "feeds", "rules", "periods", "dictionary", "notify", "http", "limits")
+TOP_KEYS = ("state_dir", "inbox", "feeds", "rules", "periods", "dictionary", "notify", "http", "limits", "incidents")
+INCIDENT_KEYS = ("window", "watch")
+DEFAULT_WINDOW = timedelta(hours=72)
 INBOX_KEYS = ("path", "source", "region", "format", "csv", "max_file_size")
 CSV_KEYS = ("columns", "delimiter")
 FEED_KEYS = ("url", "source", "every", "region", "timeout", "max_backoff")
@@ -70,6 +72,10 @@ class Config:
     http_token: str | None = None  # without one the HTTP ingest endpoint stays off
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     rescan_every: timedelta = DEFAULT_RESCAN
+    # A message joins a story active within ``window``; a resolved story with news within ``watch``
+    # reopens as 回潮; an open one quiet for ``window`` closes by itself.
+    window: timedelta = DEFAULT_WINDOW
+    watch: timedelta = DEFAULT_WINDOW
 
     @property
     def database(self) -> Path:
@@ -99,6 +105,7 @@ def load_config(path: Path) -> Config:
     inboxes = parser.inboxes(top.get("inbox"))
     feeds = parser.feeds(top.get("feeds"))
     max_file_bytes, rescan_every = parser.limits(top.get("limits"))
+    window, watch = parser.incidents(top.get("incidents"))
     http = top.get("http")
     listen = token = None
     if http is not None and not http.is_null:
@@ -111,6 +118,7 @@ def load_config(path: Path) -> Config:
         notify=parser.path(top.get("notify")) or base / "notify.yaml",
         periods=parser.path(top.get("periods")), dictionary=parser.path(top.get("dictionary")),
         http_listen=listen, http_token=token, max_file_bytes=max_file_bytes, rescan_every=rescan_every,
+        window=window, watch=watch,
     )
     if problems:
         raise ConfigError(problems)
@@ -230,6 +238,14 @@ class _Parser:
                                       self.duration(entry.get("timeout"), timedelta(seconds=20)),
                                       self.duration(entry.get("max_backoff"), timedelta(hours=1))))
         return tuple(specs)
+
+    def incidents(self, node: Node | None) -> tuple[timedelta, timedelta]:
+        if node is None or node.is_null:
+            return DEFAULT_WINDOW, DEFAULT_WINDOW
+        self.problems.extend(check_keys(node, INCIDENT_KEYS, "incidents"))
+        entries = node.mapping()
+        return (self.duration(entries.get("window"), DEFAULT_WINDOW),
+                self.duration(entries.get("watch"), DEFAULT_WINDOW))
 
     def limits(self, node: Node | None) -> tuple[int, timedelta]:
         max_bytes, rescan = DEFAULT_MAX_FILE_BYTES, DEFAULT_RESCAN

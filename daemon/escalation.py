@@ -26,7 +26,7 @@ from rules.model import Level
 
 log = structlog.get_logger(__name__)
 
-Kind = Literal["new", "escalation", "repeat", "raised", "digest", "test"]
+Kind = Literal["new", "escalation", "repeat", "raised", "resurgence", "digest", "test"]
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,14 @@ def decide(step: Step | None, index: int, incident: Incident, level: Level, roun
         candidate = due_at + step.repeat
         if step.until is None or candidate <= incident.level_at + step.until:
             next_due = candidate
-    kind: Kind = "repeat" if round_ > 0 else ("new" if index == 0 else "escalation")
+    kind: Kind = "repeat" if round_ > 0 else ("escalation" if index > 0 else _first_kind(incident))
     return Decision("send", "due", teams, kind, next_due)
+
+
+def _first_kind(incident: Incident) -> Kind:
+    """The first step of a level says why it is sent: a new story, a rise, or a resurgence (回潮)."""
+    return "raised" if incident.alert.kind == "raised" else (
+        "resurgence" if incident.alert.kind == "resurgence" else "new")
 
 
 class Escalation:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,9 +23,11 @@ from daemon.escalation import Escalation
 from daemon.formats import FileRejected, read_records
 from daemon.ingest import Inbox
 from daemon.rulebook import Rulebook
+from daemon.spread import figures, message_columns
 from daemon.store import Store, dumps, loads
+from daemon.stories import Stories
 from rules.message import message_to_dict
-from rules.model import Level, Message, Verdict, content_hash
+from rules.model import Analysis, Level, Message, Verdict, content_hash
 from rules.text import Analyzer
 
 log = structlog.get_logger(__name__)
@@ -41,6 +44,8 @@ class Pipeline:
     escalation: Escalation
     clock: Clock
     max_file_bytes: int
+    stories: Stories
+    tick: Callable[[], None] = lambda: None  # called between records: the service pings systemd's watchdog
 
     def handle_file(self, inbox: Inbox, path: Path) -> None:
         """Handle a claimed file in ``processing/`` and move it out. Never raises for bad input.
@@ -52,6 +57,7 @@ class Pipeline:
         good = bad = 0
         try:
             for record in read_records(path, inbox.spec, inbox.spec.max_file_bytes or self.max_file_bytes):
+                self.tick()
                 if record.message is None:
                     bad += 1
                     if bad <= MAX_LISTED_ERRORS:
@@ -94,12 +100,19 @@ class Pipeline:
         if seen is not None:
             self._update_duplicate(seen.id, message, now)
             log.info("message.duplicate", message=message.id, known_as=seen.id, incident=seen.incident_id)
+            if seen.incident_id:
+                self._reassess(message, seen.incident_id, now)
             return "duplicate"
         analysis, verdict = self.rulebook.evaluate(self.analyzer, message, now)
-        incident_id = self._commit(message, verdict, file, now)
+        fingerprint = self.stories.fingerprint(message, analysis.words)
+        found = self.stories.find(fingerprint, now)
+        incident_id = (self._join(found[0], found[1], message, analysis, verdict, file, now) if found
+                       else self._commit(message, analysis, verdict, file, now))
+        if incident_id is not None:
+            self.stories.add(incident_id, fingerprint, now)
         log.info("message.graded", message=message.id, source=message.source, level=str(verdict.level),
                  rules=[m.rule_id for m in verdict.matches], keywords=sorted(analysis.words),
-                 incident=incident_id, period=verdict.period)
+                 incident=incident_id, joined=found[1] if found else None, period=verdict.period)
         return "graded" if verdict.level > Level.NONE else "ungraded"
 
     def _update_duplicate(self, known_id: str, message: Message, now: datetime) -> None:
@@ -111,27 +124,77 @@ class Pipeline:
             new = message_to_dict(message)
             new["id"] = known_id
             before = old.get("metrics") or {}
-            new["metrics"] = {k: max(int(before.get(k) or 0), int(v or 0)) for k, v in new["metrics"].items()}
+            metrics = {k: max(int(before.get(k) or 0), int(v or 0)) for k, v in new["metrics"].items()}
+            new["metrics"] = metrics
             if new != old:
-                db.execute("UPDATE messages SET data = ?, updated_at = ? WHERE id = ?",
-                           (dumps(new), to_epoch(now), known_id))
+                db.execute("UPDATE messages SET data = ?, updated_at = ?, reposts = ?, comments = ?, likes = ?,"
+                           " views = ? WHERE id = ?",
+                           (dumps(new), to_epoch(now), metrics.get("reposts", 0), metrics.get("comments", 0),
+                            metrics.get("likes", 0), metrics.get("views", 0), known_id))
 
-    def _commit(self, message: Message, verdict: Verdict, file: str | None, now: datetime) -> str | None:
+    def _commit(self, message: Message, analysis: Analysis, verdict: Verdict, file: str | None,
+                now: datetime) -> str | None:
+        """A message that joins no story: it opens one when graded."""
         with self.store.transaction() as db:
             incident_id = None
             if verdict.level > Level.NONE:
                 incident = incidents.open_incident(db, self.store, message, verdict, now)
-                self.escalation.schedule(db, incident)
                 incident_id = incident.id
-            db.execute(
-                "INSERT INTO messages (id, hash, source, data, received_at, updated_at, file, level, verdict,"
-                " incident_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (message.id, _hash(message), message.source, dumps(message_to_dict(message)), to_epoch(now),
-                 to_epoch(now), file, str(verdict.level), dumps(verdict_to_dict(verdict)), incident_id))
+            self._insert(db, message, analysis, verdict, file, incident_id, now)
+            if incident_id is not None:
+                incidents.refresh_spread(db, incident_id, *figures(db, incident_id, now), now)
+                self.escalation.schedule(db, incidents.get(db, incident_id))
         if incident_id:
             log.info("incident.opened", incident=incident_id, level=str(verdict.level),
                      title=verdict.top.title if verdict.top else "")
         return incident_id
+
+    def _join(self, incident_id: str, reason: str, message: Message, analysis: Analysis, verdict: Verdict,
+              file: str | None, now: datetime) -> str:
+        """A message of a known story: more spread, maybe a higher level, maybe a resurgence (回潮)."""
+        with self.store.transaction() as db:
+            incident = incidents.get(db, incident_id)
+            self._insert(db, message, analysis, verdict, file, incident_id, now)
+            spread, origin = figures(db, incident_id, now)
+            story = self.rulebook.grade(analysis, spread, now)
+            best = story if story.level >= verdict.level else verdict
+            if incident.status in ("resolved", "closed"):
+                incident = incidents.reopen(db, incident, best, now)
+                self.escalation.schedule(db, incident)
+                log.warning("incident.resurgence", incident=incident_id, level=str(incident.level),
+                            message=message.id)
+            elif best.level > incident.level:
+                self._rise(db, incident, best, now)
+            incidents.refresh_spread(db, incident_id, spread, origin, now)
+        log.info("incident.joined", incident=incident_id, message=message.id, reason=reason)
+        return incident_id
+
+    def _reassess(self, message: Message, incident_id: str, now: datetime) -> None:
+        """New counts for a member: the story's spread changed, so its level may rise."""
+        analysis = self.analyzer.analyze(message, self.rulebook.keywords)
+        with self.store.transaction() as db:
+            spread, origin = figures(db, incident_id, now)
+            story = self.rulebook.grade(analysis, spread, now)
+            incident = incidents.get(db, incident_id)
+            if incident.status in ("open", "acknowledged") and story.level > incident.level:
+                self._rise(db, incident, story, now)
+            incidents.refresh_spread(db, incident_id, spread, origin, now)
+
+    def _rise(self, db: sqlite3.Connection, incident: incidents.Incident, verdict: Verdict, now: datetime) -> None:
+        raised = incidents.raise_level(db, incident, verdict, now)
+        self.escalation.schedule(db, raised)
+        log.warning("incident.raised", incident=incident.id, level=str(raised.level), was=str(incident.level))
+
+    def _insert(self, db: sqlite3.Connection, message: Message, analysis: Analysis, verdict: Verdict,
+                file: str | None, incident_id: str | None, now: datetime) -> None:
+        columns = {
+            "id": message.id, "hash": _hash(message), "source": message.source,
+            "data": dumps(message_to_dict(message)), "received_at": to_epoch(now), "updated_at": to_epoch(now),
+            "file": file, "level": str(verdict.level), "verdict": dumps(verdict_to_dict(verdict, analysis)),
+            "incident_id": incident_id, **message_columns(message),
+        }
+        db.execute(f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                   tuple(columns.values()))
 
     def _quarantine(self, inbox: Inbox, path: Path, reason: str, good: int, now: datetime) -> None:
         sha = _sha256(path) if path.exists() else ""
@@ -147,9 +210,10 @@ class Pipeline:
                                                         to_epoch(now)))
 
 
-def verdict_to_dict(verdict: Verdict) -> dict[str, object]:
+def verdict_to_dict(verdict: Verdict, analysis: Analysis | None = None) -> dict[str, object]:
     return {
         "level": str(verdict.level), "period": verdict.period, "reasons": list(verdict.reasons),
+        "keywords": sorted(analysis.words) if analysis else [],
         "rules": [{"id": m.rule_id, "title": m.title, "category": m.category, "level": str(m.level),
                    "base_level": str(m.base_level), "location": str(m.location)} for m in verdict.matches],
     }

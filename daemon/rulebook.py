@@ -16,7 +16,7 @@ from rules.errors import Problem
 from rules.loader import load_rules
 from rules.model import Analysis, Message, RuleSet, Spread, Verdict
 from rules.periods import Calendar, load_periods
-from rules.text import Analyzer
+from rules.text import Analyzer, Keywords
 
 
 @dataclass
@@ -25,6 +25,7 @@ class Rulebook:
     engine: Engine
     calendar: Calendar
     warnings: list[Problem] = field(default_factory=list)
+    keywords: Keywords | None = None  # this set's keywords: evaluation never mixes two sets' words
 
     @property
     def version(self) -> str:
@@ -32,22 +33,32 @@ class Rulebook:
 
     def evaluate(self, analyzer: Analyzer, message: Message, at: datetime,
                  spread: Spread | None = None) -> tuple[Analysis, Verdict]:
-        analysis = analyzer.analyze(message)
+        analysis = analyzer.analyze(message, self.keywords)
         verdict = self.engine.evaluate(analysis, spread or Spread.of_message(message),
                                        self.calendar.active(at), at)
         return analysis, verdict
+
+    def grade(self, analysis: Analysis, spread: Spread, at: datetime) -> Verdict:
+        """An already analysed message with its story's spread: how the story now grades."""
+        return self.engine.evaluate(analysis, spread, self.calendar.active(at), at)
 
     def close(self) -> None:
         self.engine.close()
 
 
-def build_rulebook(config: Config, analyzer: Analyzer) -> Rulebook:
-    """Load rules and periods, compile, and teach the analyzer the new words. Raises ConfigError."""
+def build_rulebook(config: Config, analyzer: Analyzer, *, activate: bool = True) -> Rulebook:
+    """Load rules and periods, compile, and teach the analyzer the new words. Raises ConfigError.
+
+    ``activate=False`` builds off to the side: the analyzer's words in use stay as they are (the
+    rulebook carries its own), so a rule set that is then rejected changes nothing.
+    """
     ruleset, warnings = load_rules(config.rules_dir)
     calendar = load_periods(config.periods)
+    keywords = analyzer.prepare(ruleset.words)
     engine = Engine(ruleset)
-    analyzer.use_words(ruleset.words)
-    return Rulebook(ruleset, engine, calendar, warnings)
+    if activate:
+        analyzer.use(keywords)
+    return Rulebook(ruleset, engine, calendar, warnings, keywords)
 
 
 def new_analyzer(config: Config) -> Analyzer:

@@ -18,31 +18,24 @@ import structlog
 
 from channels import local as local_channels
 from channels.delivery import deliver
-from channels.model import Alert, ChannelSpec
-from channels.templates import render
+from daemon import incidents
 from daemon.clock import Clock, SystemClock
 from daemon.config import Config
 from daemon.escalation import Escalation
-from daemon.ingest import SETTLE_SECONDS, Inbox, Watcher
+from daemon.feeds import start_feeds
+from daemon.httpapi import serve_http
+from daemon.ingest import SETTLE_SECONDS, Inbox, Watcher, spool_dir, spool_specs
 from daemon.notifyconf import load_notify
 from daemon.outbox import Outbox
 from daemon.pipeline import Pipeline
+from daemon.reload import RulesWatcher, build_checked, notify_admin
+from daemon.rendering import ChannelRenderer
 from daemon.rulebook import build_rulebook, new_analyzer
 from daemon.sdnotify import SystemdNotifier
 from daemon.store import Store
-from rules.errors import ConfigError
+from daemon.stories import Stories
 
 log = structlog.get_logger(__name__)
-
-
-def style_for(spec: ChannelSpec) -> str:
-    if spec.url.startswith("console://"):
-        return "console"
-    return {"email": "email", "phone": "sms"}.get(spec.address, "chat")
-
-
-def render_for(alert: Alert, spec: ChannelSpec) -> tuple[str, str]:
-    return render(alert, style_for(spec))  # type: ignore[arg-type]
 
 
 class Service:
@@ -55,22 +48,29 @@ class Service:
         self.delivery_wakeup = threading.Event()
         self.notifier = SystemdNotifier()
         self.rescan_seconds = config.rescan_every.total_seconds()
+        self.last_ping = time.monotonic()
 
     def run(self) -> int:
         started = time.monotonic()
         local_channels.register()
         notify = load_notify(self.config.notify, env=os.environ)
         store = Store(self.config.database)
+        self.store, self.notify = store, notify
         analyzer = new_analyzer(self.config)
         rulebook = build_rulebook(self.config, analyzer)
         for warning in rulebook.warnings:
             log.warning("rules.warning", problem=str(warning))
-        escalation = Escalation(notify, render_for)
+        renderer = ChannelRenderer(notify.templates)
+        escalation = Escalation(notify, renderer)
         with store.transaction() as db:
             escalation.schedule_digest(db, self.clock.now())
-        self.pipeline = Pipeline(store, analyzer, rulebook, escalation, self.clock, self.config.max_file_bytes)
-        self.outbox = Outbox(store, notify.channels, deliver)
-        self.inboxes = [Inbox(spec) for spec in self.config.inboxes]
+        stories = Stories.for_county(self.config.dictionary, rulebook.ruleset.keyword_sets, self.config.window,
+                                     self.config.watch)
+        stories.rebuild(store, self.clock.now())
+        self.pipeline = Pipeline(store, analyzer, rulebook, escalation, self.clock, self.config.max_file_bytes,
+                                 stories, tick=self._keepalive)
+        self.outbox = Outbox(store, notify.channels, deliver, render=renderer)
+        self.inboxes = [Inbox(spec) for spec in (*self.config.inboxes, *spool_specs(self.config))]
         for inbox in self.inboxes:
             inbox.prepare()
         log.info("service.started", rules=len(rulebook.ruleset.rules), version=rulebook.version,
@@ -94,12 +94,19 @@ class Service:
         self._install_signals()
         watcher = Watcher(self.inboxes)
         watcher.start()  # watch first, then scan: nothing slips between the two
-        self._resume_and_scan(settled_only=True)
+        rules_watcher = RulesWatcher(self.config)
+        rules_watcher.start()
         delivery = threading.Thread(target=self._deliver_loop, name="outbox", daemon=True)
         delivery.start()
+        # Ready once rules are loaded and the inboxes watched: a backlog is worked off afterwards, with
+        # watchdog pings between files, so a long one never trips systemd's start or watchdog timeouts.
         self.notifier.ready(f"watching {len(self.inboxes)} inbox(es)")
         log.info("service.ready", inboxes=len(self.inboxes))
-        last_scan = last_ping = time.monotonic()
+        self._resume_and_scan(settled_only=True)
+        # Both only publish into spool inboxes: the evaluation stays on this one thread.
+        self.http = serve_http(self.config, spool_dir(self.config, "http"))
+        feeds = start_feeds(self.config, store, spool_dir(self.config, "feeds"))
+        last_scan = time.monotonic()
         try:
             while not self.stopping.is_set():
                 for event in watcher.drain(timeout=0.5):
@@ -116,17 +123,20 @@ class Service:
                 since_scan = time.monotonic() - last_scan
                 if since_scan >= self.rescan_seconds or (young and since_scan >= SETTLE_SECONDS):
                     self._resume_and_scan(settled_only=True)
+                    self._close_quiet_stories()
                     last_scan = time.monotonic()
-                if self.reload_requested.is_set():
+                if rules_watcher.due() or self.reload_requested.is_set():
                     self.reload_requested.clear()
                     self.reload()
-                interval = self.notifier.watchdog_interval
-                if interval is not None and time.monotonic() - last_ping >= interval:
-                    self.notifier.ping()
-                    last_ping = time.monotonic()
+                self._keepalive()
         finally:
             self.notifier.stopping()
             watcher.stop()
+            rules_watcher.stop()
+            if self.http is not None:
+                self.http.stop()
+            if feeds is not None:
+                feeds.stop()
             self.delivery_wakeup.set()
             delivery.join(timeout=30)
             self.pipeline.rulebook.close()
@@ -156,7 +166,14 @@ class Service:
         if path is not None:
             self._handle(inbox, path)
 
+    def _keepalive(self) -> None:
+        interval = self.notifier.watchdog_interval
+        if interval is not None and time.monotonic() - self.last_ping >= interval:
+            self.notifier.ping()
+            self.last_ping = time.monotonic()
+
     def _handle(self, inbox: Inbox, path: Path) -> None:
+        self._keepalive()
         self.pipeline.handle_file(inbox, path)
         self.delivery_wakeup.set()
 
@@ -172,17 +189,33 @@ class Service:
             if self.stopping.is_set():
                 return
 
+    def _close_quiet_stories(self) -> None:
+        now = self.clock.now()
+        for incident_id in incidents.close_quiet(self.store, now - self.config.window, now):
+            self.pipeline.stories.forget(incident_id)
+            log.info("incident.closed", incident=incident_id, reason="no news within the window")
+
     def reload(self) -> None:
-        """Build the new rules off to the side; swap only if they loaded cleanly."""
-        try:
-            rulebook = build_rulebook(self.config, self.pipeline.analyzer)
-        except ConfigError as exc:
-            for problem in exc.problems:
+        """Build the new rules off to the side; swap only if ``check`` would pass (daemon/reload.py).
+        Runs on the evaluation thread, between messages."""
+        started = time.monotonic()
+        outcome = build_checked(self.config, self.pipeline.analyzer, self.clock.now())
+        if outcome.rulebook is None:
+            for problem in outcome.problems:
                 log.error("rules.reload_failed", problem=str(problem))
+            if notify_admin(self.store, self.notify, outcome.problems, self.clock.now()):
+                self.delivery_wakeup.set()
             return
+        rulebook = outcome.rulebook
+        for warning in rulebook.warnings:
+            log.warning("rules.warning", problem=str(warning))
         old, self.pipeline.rulebook = self.pipeline.rulebook, rulebook
+        self.pipeline.stories.retune(rulebook.ruleset.keyword_sets)
+        if rulebook.keywords is not None:
+            self.pipeline.analyzer.use(rulebook.keywords)
         old.close()
-        log.info("rules.reloaded", version=rulebook.version, rules=len(rulebook.ruleset.rules))
+        log.info("rules.reloaded", version=rulebook.version, rules=len(rulebook.ruleset.rules),
+                 seconds=round(time.monotonic() - started, 2))
 
     def _install_signals(self) -> None:
         def stop(signum: int, _frame: FrameType | None) -> None:

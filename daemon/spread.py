@@ -1,35 +1,22 @@
-"""扩散 of a story from its member messages: what the rules' ``spread`` conditions and the county's
-reports (首发时间, 首发媒体, 链接, 传播情况) need. Pure: the store hands in the members."""
+"""扩散 of a story, aggregated in SQL over its member messages: what the rules' ``spread`` conditions and
+the county's reports (首发时间, 首发媒体, 链接, 传播情况) need.
+
+Each message row carries its latest counts in columns (a re-sent post raises them), so a story's figures
+are one indexed aggregate, however many messages it has: no member is read back into Python.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from daemon.clock import from_epoch, to_epoch
 from rules.model import Message, Spread
 
 GROWTH_WINDOW = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class Member:
-    """One message of a story, with its latest metrics (a re-sent message updates them)."""
-
-    message: Message
-    received_at: datetime
-
-    @property
-    def seen_at(self) -> datetime:
-        """When it appeared: its publication time if the collector knew it, else when we got it."""
-        return min(self.message.published_at or self.received_at, self.received_at)
-
-    @property
-    def author_key(self) -> str | None:
-        author = self.message.author
-        if author is None:
-            return None
-        return f"{self.message.source}:{author.id or author.name}" if (author.id or author.name) else None
+# When a member appeared: its publication time if the collector knew it (never later than receipt).
+_SEEN = "min(coalesce(published_at, received_at), received_at)"
 
 
 @dataclass(frozen=True)
@@ -39,27 +26,39 @@ class Origin:
     first_url: str | None
 
 
-def spread_of(members: Sequence[Member], now: datetime) -> Spread:
-    if not members:
-        return Spread(messages=0, platforms=0, authors=0)
-    authors = {m.author_key for m in members if m.author_key is not None}
-    recent = sum(1 for m in members if now - m.seen_at <= GROWTH_WINDOW)
-    return Spread(
-        messages=len(members),
-        platforms=len({m.message.source for m in members}),
-        # A message without an author still has one: never count fewer authors than anonymous posts.
-        authors=max(len(authors), 1),
-        reposts=sum(m.message.metrics.reposts for m in members),
-        comments=sum(m.message.metrics.comments for m in members),
-        likes=sum(m.message.metrics.likes for m in members),
-        views=sum(m.message.metrics.views for m in members),
-        max_followers=max((m.message.author.followers or 0) if m.message.author else 0 for m in members),
-        growth=float(recent),
-    )
-
-
-def origin_of(members: Sequence[Member]) -> Origin | None:
-    if not members:
+def author_key(message: Message) -> str | None:
+    author = message.author
+    if author is None or not (author.id or author.name):
         return None
-    first = min(members, key=lambda m: (m.seen_at, m.message.id))
-    return Origin(first.seen_at, first.message.source, first.message.url)
+    return f"{message.source}:{author.id or author.name}"
+
+
+def message_columns(message: Message) -> dict[str, object]:
+    """The per-message figures stored beside the message (``messages`` columns)."""
+    m = message.metrics
+    return {
+        "author_key": author_key(message), "reposts": m.reposts, "comments": m.comments, "likes": m.likes,
+        "views": m.views, "followers": (message.author.followers or 0) if message.author else 0,
+        "published_at": to_epoch(message.published_at) if message.published_at else None,
+    }
+
+
+def figures(db: sqlite3.Connection, incident_id: str, now: datetime) -> tuple[Spread, Origin | None]:
+    row = db.execute(
+        "SELECT count(*) AS n, count(DISTINCT source) AS platforms, count(DISTINCT author_key) AS authors,"
+        " total(reposts) AS reposts, total(comments) AS comments, total(likes) AS likes, total(views) AS views,"
+        f" max(followers) AS followers, total({_SEEN} >= ?) AS recent"
+        " FROM messages WHERE incident_id = ?",
+        (to_epoch(now - GROWTH_WINDOW), incident_id)).fetchone()
+    if not row["n"]:
+        return Spread(messages=0, platforms=0, authors=0), None
+    spread = Spread(
+        messages=row["n"], platforms=row["platforms"],
+        # Posts without a known author still come from somebody: never fewer than one author.
+        authors=max(row["authors"], 1), reposts=int(row["reposts"]), comments=int(row["comments"]),
+        likes=int(row["likes"]), views=int(row["views"]), max_followers=row["followers"] or 0,
+        growth=float(row["recent"]))
+    first = db.execute(
+        f"SELECT source, json_extract(data, '$.url') AS url, {_SEEN} AS seen FROM messages"
+        f" WHERE incident_id = ? ORDER BY {_SEEN}, id LIMIT 1", (incident_id,)).fetchone()
+    return spread, Origin(from_epoch(first["seen"]), first["source"], first["url"])

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Columns added after a table first shipped: (table, column, definition). Applied once, in order, to
 # state files created by an older version; new files get them from the migration too.
@@ -29,6 +29,14 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
     (2, "incidents", "resurgences", "INTEGER NOT NULL DEFAULT 0"),
     (3, "outbox", "meta", "TEXT NOT NULL DEFAULT '{}'"),
     (3, "outbox", "alert", "TEXT"),
+    # A message's latest figures, so a story's spread is one aggregate (daemon/spread.py).
+    (4, "messages", "author_key", "TEXT"),
+    (4, "messages", "reposts", "INTEGER NOT NULL DEFAULT 0"),
+    (4, "messages", "comments", "INTEGER NOT NULL DEFAULT 0"),
+    (4, "messages", "likes", "INTEGER NOT NULL DEFAULT 0"),
+    (4, "messages", "views", "INTEGER NOT NULL DEFAULT 0"),
+    (4, "messages", "followers", "INTEGER NOT NULL DEFAULT 0"),
+    (4, "messages", "published_at", "REAL"),
 )
 
 SCHEMA = """

@@ -36,9 +36,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal, Protocol
 
-import ahocorasick  # type: ignore[import-not-found,unused-ignore]  # no stubs
+import ahocorasick
 import jieba
-import opencc  # type: ignore[import-not-found,unused-ignore]  # no stubs
+import opencc
 import structlog
 
 from rules.errors import ConfigError, Problem
@@ -149,7 +149,7 @@ class _RJieba:
     name: Backend = "rjieba"
 
     def __init__(self) -> None:
-        import rjieba  # type: ignore[import-not-found,unused-ignore]  # the optional `fast` extra
+        import rjieba  # the optional `fast` extra
 
         self.tokenizer = rjieba.Jieba()
 
@@ -166,7 +166,7 @@ class _RJieba:
 def available_backend() -> Backend:
     """``rjieba`` when the ``fast`` extra is installed, else ``jieba``."""
     try:
-        import rjieba  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
+        import rjieba  # noqa: F401
     except ImportError:
         return "jieba"
     return "rjieba"
