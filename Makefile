@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-clustering bench-ingest check clean
+.PHONY: run test lint bench bench-clustering bench-ingest check clean browser
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "need Python 3.11 or 3.12 (durable_rules does not import on 3.13)"; exit 1; }
@@ -27,7 +27,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check daemon rules channels tests $(wildcard bench)
 	$(BIN)/mypy
 
-test: lint
+# Browser tests (acknowledgement page, HTML reports) need Debian's chromium; installed when missing and we may.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& { apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 \
+		&& apt-get install -y -q chromium >/dev/null 2>&1; }; }; } \
+		|| echo "chromium is not installed: browser tests will be skipped"
+
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
