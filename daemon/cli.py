@@ -12,7 +12,7 @@ from typing import TextIO
 
 import structlog
 
-from daemon import logs
+from daemon import cli_incidents, logs
 from daemon.clock import SystemClock, local
 from daemon.config import Config, InboxSpec, config_path, load_config
 from daemon.ingest import FileRejected, parse_file
@@ -54,14 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     periods = sub.add_parser("periods", parents=[common], help="the resolved dates of every sensitive period")
     periods.add_argument("--year", type=int, help="Gregorian year (default: this year)")
     periods.add_argument("--json", action="store_true")
-    incidents = sub.add_parser("incidents", parents=[common], help="the incident register")
-    incidents.add_argument("--open", action="store_true")
-    incidents.add_argument("--json", action="store_true")
-    for name, helptext in (("ack", "acknowledge (确认) an incident"), ("resolve", "resolve (处置) an incident")):
-        cmd = sub.add_parser(name, parents=[common], help=helptext)
-        cmd.add_argument("id")
-        cmd.add_argument("--by", required=True, help="who (a person key of notify.yaml or a name)")
-        cmd.add_argument("--note", default="")
+    COMMANDS.update(cli_incidents.add_commands(sub, common))
     status = sub.add_parser("status", parents=[common], help="queues, open incidents, timers, outbox")
     status.add_argument("--json", action="store_true")
     return parser
@@ -184,38 +177,6 @@ def cmd_periods(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_incidents(args: argparse.Namespace) -> int:
-    from daemon import incidents
-    from daemon.store import Store
-
-    store = Store(_config(args).database)
-    for incident in incidents.listing(store, open_only=args.open):
-        if args.json:
-            print(json.dumps({"id": incident.id, "level": str(incident.level), "status": incident.status,
-                              "title": incident.title, "category": incident.category,
-                              "opened_at": incident.opened_at.isoformat(),
-                              "acked_by": incident.acked_by}, ensure_ascii=False))
-        else:
-            opened = local(incident.opened_at).strftime("%Y-%m-%d %H:%M")
-            print(f"{incident.id}  {incident.level.label}  {incident.status:<12}  {opened}  {incident.title}")
-    return 0
-
-
-def _change(args: argparse.Namespace, action: str) -> int:
-    from daemon import incidents
-    from daemon.store import Store
-
-    store = Store(_config(args).database)
-    fn = incidents.acknowledge if action == "ack" else incidents.resolve
-    try:
-        incident = fn(store, args.id, args.by, SystemClock().now(), args.note)
-    except incidents.IncidentError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"{incident.id}: {incident.status} by {args.by}")
-    return 0
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     from daemon.store import Store
 
@@ -236,8 +197,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "run": cmd_run, "check": cmd_check, "explain": cmd_explain, "incidents": cmd_incidents,
-    "ack": lambda a: _change(a, "ack"), "resolve": lambda a: _change(a, "resolve"), "status": cmd_status,
+    "run": cmd_run, "check": cmd_check, "explain": cmd_explain, "status": cmd_status,
     "periods": cmd_periods,
 }
 

@@ -24,7 +24,7 @@ EXCERPT_CHARS = 120
 class Incident:
     id: str
     level: Level
-    status: str  # open / acknowledged / resolved / closed (quiet for the whole window)
+    status: str  # open / acknowledged / resolved / closed (quiet for the whole window) / merged
     title: str
     category: str
     teams: tuple[str, ...]
@@ -40,6 +40,7 @@ class Incident:
     first_source: str | None = None
     first_url: str | None = None
     resurgences: int = 0
+    merged_into: str | None = None
 
     @property
     def acknowledged(self) -> bool:
@@ -159,6 +160,16 @@ def set_deadline(db: sqlite3.Connection, incident_id: str, deadline_at: datetime
                (to_epoch(deadline_at), incident_id))
 
 
+def current(db: sqlite3.Connection, incident_id: str) -> Incident:
+    """The incident a story now lives in: staff may have merged it into another."""
+    incident = get(db, incident_id)
+    for _ in range(100):  # a merge chain; bounded so a corrupt loop cannot hang the daemon
+        if incident.status != "merged" or not incident.merged_into:
+            break
+        incident = get(db, incident.merged_into)
+    return incident
+
+
 def get(db: sqlite3.Connection, incident_id: str) -> Incident:
     row = db.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
     if row is None:
@@ -216,5 +227,5 @@ def _from_row(row: sqlite3.Row) -> Incident:
         deadline_at=deadline, acked_at=when(row["acked_at"]), acked_by=row["acked_by"],
         resolved_at=when(row["resolved_at"]), spread=loads(row["spread"] or "{}"),
         first_seen=when(row["first_seen"]), first_source=row["first_source"], first_url=row["first_url"],
-        resurgences=row["resurgences"] or 0,
+        resurgences=row["resurgences"] or 0, merged_into=row["merged_into"],
     )

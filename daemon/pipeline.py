@@ -153,7 +153,8 @@ class Pipeline:
               file: str | None, now: datetime) -> str:
         """A message of a known story: more spread, maybe a higher level, maybe a resurgence (回潮)."""
         with self.store.transaction() as db:
-            incident = incidents.get(db, incident_id)
+            incident = incidents.current(db, incident_id)
+            incident_id = incident.id
             self._insert(db, message, analysis, verdict, file, incident_id, now)
             spread, origin = figures(db, incident_id, now)
             story = self.rulebook.grade(analysis, spread, now)

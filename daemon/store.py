@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Columns added after a table first shipped: (table, column, definition). Applied once, in order, to
 # state files created by an older version; new files get them from the migration too.
@@ -37,6 +37,7 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
     (4, "messages", "views", "INTEGER NOT NULL DEFAULT 0"),
     (4, "messages", "followers", "INTEGER NOT NULL DEFAULT 0"),
     (4, "messages", "published_at", "REAL"),
+    (5, "incidents", "merged_into", "TEXT"),
 )
 
 SCHEMA = """
