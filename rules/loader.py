@@ -8,6 +8,7 @@ warnings are returned beside the rule set.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Collection
@@ -50,7 +51,8 @@ T = TypeVar("T")
 
 FILE_KEYS = ("keywords", "rules", "tests")
 RULE_KEYS = ("id", "title", "category", "level", "when", "raise_in_period", "notify", "enabled",
-             "expires", "tests")
+             "expires", "tests", "ladder")
+LADDER_KEYS = ("level", "spread")
 WHEN_KEYS = ("all", "any", "none", "near", "regex", "sources", "accounts", "regions", "min_followers",
              "verified", "spread", "period")
 SELECTING_KEYS = ("all", "any", "near", "regex", "accounts")  # a rule needs one: the rest only narrow
@@ -200,6 +202,34 @@ def _rules(node: Node, state: _Load) -> None:
         rule = state.attempt(partial(_rule, item, state))
         if rule is not None:
             state.rules.append(rule)
+            ladder = item.mapping().get("ladder")
+            if ladder is not None:
+                state.rules.extend(state.attempt(partial(_ladder, ladder, rule, state)) or ())
+
+
+def _ladder(node: Node, rule: Rule, state: _Load) -> list[Rule]:
+    """``ladder:`` grades a rule in steps by spread (blue on one platform, yellow at ≥ 3 …). Each step is
+    the same rule with the step's spread added, as ``<id>.<level>``: the engine needs nothing new."""
+    steps: list[Rule] = []
+    below = rule.level
+    for item in node.sequence("a list of steps such as {level: yellow, spread: {platforms: \">= 3\"}}"):
+        state.problems += check_keys(item, LADDER_KEYS, "ladder step", required=("level", "spread"))
+        fields = item.mapping()
+        if "level" not in fields or "spread" not in fields:
+            continue
+        level = _level(fields["level"])
+        if level <= below:
+            raise fields["level"].fail(f"ladder levels must rise: {level} is not above {below}")
+        extra = _spread(fields["spread"], state=state)
+        step_id = f"{rule.id}.{level}"
+        if step_id in state.rule_at:
+            raise item.fail(f'duplicate rule id "{step_id}" (first defined at {state.rule_at[step_id]})')
+        state.rule_at[step_id] = item.location
+        when = dataclasses.replace(rule.when, spread=(*rule.when.spread, *extra))
+        steps.append(dataclasses.replace(rule, id=step_id, level=level, when=when, location=item.location,
+                                         tests=()))
+        below = level
+    return steps
 
 
 def _rule(node: Node, state: _Load) -> Rule | None:
