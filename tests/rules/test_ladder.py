@@ -41,9 +41,9 @@ def test_each_step_is_the_rule_with_more_spread(tmp_path: Path) -> None:
     ('      - {level: red, spread: {platforms: 3}}\n      - {level: yellow, spread: {platforms: 2}}',
      "8:17: error: ladder levels must rise: yellow is not above red"),
     ('      - {level: yellow, sprad: {platforms: 2}}',
-     '7:24: error: unknown field "sprad" in ladder step (did you mean "spread"?)'),
+     '7:25: error: unknown field "sprad" in ladder step (did you mean "spread"?)'),
     ('      - {level: yellow, spread: {platfroms: 2}}',
-     '7:33: error: unknown spread field "platfroms" (did you mean "platforms"?)'),
+     '7:34: error: unknown spread field "platfroms" (did you mean "platforms"?)'),
 ])
 def test_ladder_errors_name_their_place(tmp_path: Path, steps: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
