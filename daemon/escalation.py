@@ -68,6 +68,12 @@ def _first_kind(incident: Incident) -> Kind:
         "resurgence" if incident.alert.kind == "resurgence" else "new")
 
 
+def level_key(incident: Incident) -> str:
+    """Timers and notification ids per level *episode*: a story that comes back (回潮) at the level it
+    had goes through the policy again instead of finding its old timers already fired."""
+    return str(incident.level) if not incident.resurgences else f"{incident.level}#{incident.resurgences}"
+
+
 class Escalation:
     def __init__(self, notify: NotifyConfig, render: Render) -> None:
         self.notify = notify
@@ -82,7 +88,7 @@ class Escalation:
             due = incident.level_at + step.after
             db.execute(
                 "INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
-                " VALUES ('step', ?, ?, ?, 0, ?)", (incident.id, str(incident.level), index, to_epoch(due)))
+                " VALUES ('step', ?, ?, ?, 0, ?)", (incident.id, level_key(incident), index, to_epoch(due)))
             if step.deadline is not None:
                 incidents.set_deadline(db, incident.id, incident.level_at + step.deadline)
 
@@ -118,7 +124,7 @@ class Escalation:
             self.schedule_digest(db, now + timedelta(minutes=1))
             return self._send_digest(db, now)
         incident = incidents.get(db, row["incident_id"])
-        level = Level.parse(row["level"])
+        level = Level.parse(row["level"].partition("#")[0])
         policy = self.notify.policies.get(level)
         index = int(row["step"])
         step = policy.steps[index] if policy and index < len(policy.steps) else None
@@ -130,12 +136,12 @@ class Escalation:
                        (incident.id, index, to_epoch(now)))
             return "digest"
         alert = replace(incident.alert, kind=decision.kind, step=index)
-        key = f"{incident.id}:{level}:{index}:{row['round']}"
+        key = f"{incident.id}:{row['level']}:{index}:{row['round']}"
         queued = self._enqueue(db, key, incident.id, alert, step.via, decision.teams, now)
         if decision.next_due is not None:
             db.execute("INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
                        " VALUES ('step', ?, ?, ?, ?, ?)",
-                       (incident.id, str(level), index, int(row["round"]) + 1, to_epoch(decision.next_due)))
+                       (incident.id, row["level"], index, int(row["round"]) + 1, to_epoch(decision.next_due)))
         return f"sent:{queued}"
 
     def _send_digest(self, db: sqlite3.Connection, now: datetime) -> str:
