@@ -110,6 +110,8 @@ class Engine:
         self._closed = False
         self._names: list[str] = []
         self._stateful: set[str] = set()  # shards where a rule fired, so the session state exists
+        self._needs: list[frozenset[int]] = []  # per rule: the groups it cannot match without
+        self._shard_needs: list[tuple[frozenset[int], ...]] = []
         definitions = [self._rule_definition(rule) for rule in self._rules]
         for word_set, group in self._groups.items():
             for word in word_set:
@@ -147,10 +149,10 @@ class Engine:
         """The ``$and`` list of one rule's condition on the fact."""
         when = rule.when
         conditions: list[dict[str, Any]] = [{"t": "msg"}]
-        conditions += [{"$iany": {"k": {"$i": self._group(term.words)}}} for term in when.all]
+        needs = [self._group(term.words) for term in when.all]
         if when.any:
-            anything = frozenset().union(*(term.words for term in when.any))
-            conditions.append({"$iany": {"k": {"$i": self._group(anything)}}})
+            needs.append(self._group(frozenset().union(*(term.words for term in when.any))))
+        conditions += [{"$iany": {"k": {"$i": group}}} for group in needs]
         nothing = frozenset().union(*(term.words for term in when.none))
         if nothing:
             conditions.append({"$iall": {"k": {"$neq": {"$i": self._group(nothing)}}}})
@@ -162,7 +164,9 @@ class Engine:
             conditions.append({"$gte": {"followers": when.min_followers}})
         if when.verified is not None:
             conditions.append({"verified": int(when.verified)})
-        return conditions + self._python_conditions(when)
+        computed = self._python_conditions(when)
+        self._needs.append(frozenset(needs) | {c["$iany"]["k"]["$i"] for c in computed})
+        return conditions + computed
 
     def _register(self, definitions: list[list[dict[str, Any]]]) -> None:
         version = re.sub(r"[^0-9A-Za-z]", "", self.ruleset.version)[:16] or "v"
@@ -176,6 +180,7 @@ class Engine:
                 }
                 _host.register_rulesets({name: rules})
                 self._names.append(name)
+                self._shard_needs.append(tuple(set(self._needs[start:start + SHARD_SIZE])))
         except Exception as exc:
             self.close()
             ids = ", ".join(r.id for r in self._rules[start:start + SHARD_SIZE])
@@ -223,7 +228,11 @@ class Engine:
                 raise RuntimeError("engine is closed")
             fact["id"] = f"f{next(self._facts)}"  # a fact asserted twice would be rejected
             self._fired.clear()
-            for name in self._names:
+            for name, needs in zip(self._names, self._shard_needs, strict=True):
+                # A shard none of whose rules has its required groups present cannot match: skip the
+                # assert (most of the cost of a message with a large rule set).
+                if not any(need <= groups for need in needs):
+                    continue
                 try:
                     _host.assert_fact(name, fact)
                 except MessageNotHandledException:
