@@ -112,6 +112,8 @@ class Engine:
         self._stateful: set[str] = set()  # shards where a rule fired, so the session state exists
         self._needs: list[frozenset[int]] = []  # per rule: the groups it cannot match without
         self._shard_needs: list[tuple[frozenset[int], ...]] = []
+        self._uses: list[frozenset[int]] = []  # per rule: every group its condition mentions
+        self._shard_uses: list[frozenset[int]] = []
         definitions = [self._rule_definition(rule) for rule in self._rules]
         for word_set, group in self._groups.items():
             for word in word_set:
@@ -154,7 +156,9 @@ class Engine:
             needs.append(self._group(frozenset().union(*(term.words for term in when.any))))
         conditions += [{"$iany": {"k": {"$i": group}}} for group in needs]
         nothing = frozenset().union(*(term.words for term in when.none))
+        uses = set(needs)
         if nothing:
+            uses.add(self._group(nothing))
             conditions.append({"$iall": {"k": {"$neq": {"$i": self._group(nothing)}}}})
         if when.sources:
             alternatives = [{"source": source} for source in sorted(when.sources)]
@@ -166,6 +170,7 @@ class Engine:
             conditions.append({"verified": int(when.verified)})
         computed = self._python_conditions(when)
         self._needs.append(frozenset(needs) | {c["$iany"]["k"]["$i"] for c in computed})
+        self._uses.append(frozenset(uses) | self._needs[-1])
         return conditions + computed
 
     def _register(self, definitions: list[list[dict[str, Any]]]) -> None:
@@ -181,6 +186,7 @@ class Engine:
                 _host.register_rulesets({name: rules})
                 self._names.append(name)
                 self._shard_needs.append(tuple(set(self._needs[start:start + SHARD_SIZE])))
+                self._shard_uses.append(frozenset().union(*self._uses[start:start + SHARD_SIZE]))
         except Exception as exc:
             self.close()
             ids = ", ".join(r.id for r in self._rules[start:start + SHARD_SIZE])
@@ -220,7 +226,7 @@ class Engine:
         groups = {g for word in analysis.words for g in self._word_groups.get(word, ())}
         groups |= {g for g, holds in self._computed.values() if holds(analysis, periods)}
         message = analysis.message
-        fact: dict[str, Any] = {"t": "msg", "source": message.source, "k": [SENTINEL, *sorted(groups)],
+        fact: dict[str, Any] = {"t": "msg", "source": message.source,
                                 "followers": min(followers(message), 2**62), "verified": int(is_verified(message))}
         fact |= {name: fixed(getattr(spread, name)) for name in SPREAD_FIELDS}
         with _lock:
@@ -228,11 +234,13 @@ class Engine:
                 raise RuntimeError("engine is closed")
             fact["id"] = f"f{next(self._facts)}"  # a fact asserted twice would be rejected
             self._fired.clear()
-            for name, needs in zip(self._names, self._shard_needs, strict=True):
+            for name, needs, uses in zip(self._names, self._shard_needs, self._shard_uses, strict=True):
                 # A shard none of whose rules has its required groups present cannot match: skip the
-                # assert (most of the cost of a message with a large rule set).
+                # assert (most of the cost of a message with a large rule set). The fact carries only the
+                # groups the shard's rules mention: the engine's cost grows with the list's length.
                 if not any(need <= groups for need in needs):
                     continue
+                fact["k"] = [SENTINEL, *sorted(groups & uses)]
                 try:
                     _host.assert_fact(name, fact)
                 except MessageNotHandledException:
