@@ -27,11 +27,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check daemon rules channels tests $(wildcard bench)
 	$(BIN)/mypy
 
-# Browser tests (acknowledgement page, HTML reports) need Debian's chromium; installed when missing and we may.
+# Browser tests (acknowledgement page, HTML reports) need Debian's chromium (and a Chinese font for the
+# screenshots); installed when missing and we may.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
-		&& { apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 \
-		&& apt-get install -y -q chromium >/dev/null 2>&1; }; }; } \
+		&& { apt-get install -y -q chromium fonts-wqy-microhei >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 \
+		&& apt-get install -y -q chromium fonts-wqy-microhei >/dev/null 2>&1; }; }; } \
 		|| echo "chromium is not installed: browser tests will be skipped"
 
 test: lint browser
