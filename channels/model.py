@@ -105,7 +105,8 @@ class Alert:
     level: str  # red / yellow / blue
     level_label: str  # 红色
     title: str
-    kind: Literal["new", "escalation", "repeat", "raised", "resurgence", "digest", "test"] = "new"
+    # ``resolved``: the 已处置 notice to everyone who was told (daemon/closure.py).
+    kind: Literal["new", "escalation", "repeat", "raised", "resurgence", "digest", "test", "resolved"] = "new"
     category: str = ""
     source: str = ""
     url: str | None = None

@@ -12,7 +12,7 @@ from typing import TextIO
 
 import structlog
 
-from daemon import cli_incidents, logs
+from daemon import cli_incidents, cli_notify, cli_reports, logs
 from daemon.clock import SystemClock, local
 from daemon.config import Config, InboxSpec, config_path, load_config
 from daemon.ingest import FileRejected, parse_file
@@ -55,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     periods.add_argument("--year", type=int, help="Gregorian year (default: this year)")
     periods.add_argument("--json", action="store_true")
     COMMANDS.update(cli_incidents.add_commands(sub, common))
-    status = sub.add_parser("status", parents=[common], help="queues, open incidents, timers, outbox")
-    status.add_argument("--json", action="store_true")
+    COMMANDS.update(cli_reports.add_commands(sub, common))
+    COMMANDS.update(cli_notify.add_commands(sub, common))
     return parser
 
 
@@ -92,7 +92,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 1
     teams: list[str] | None = None
     try:
-        teams = list(load_notify(config.notify, env=os.environ).directory.teams)
+        notify = load_notify(config.notify, env=os.environ)
+        teams = list(notify.directory.teams)
+        problems.extend(notify.warnings)  # rota gaps and overlaps
     except ConfigError as exc:
         problems.extend(exc.problems)
     try:
@@ -177,27 +179,8 @@ def cmd_periods(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    from daemon.store import Store
-
-    config = _config(args)
-    store = Store(config.database)
-    counts: dict[str, object] = dict(store.counts())
-    counts["inbox_backlog"] = sum(
-        1 for spec in config.inboxes if spec.path.is_dir() for p in spec.path.iterdir() if p.is_file())
-    errors = store.query("SELECT at, channel, last_error FROM outbox WHERE last_error IS NOT NULL"
-                         " ORDER BY next_attempt_at DESC LIMIT 5")
-    counts["last_errors"] = [f"{r['channel']}: {r['last_error']}" for r in errors]
-    if args.json:
-        print(json.dumps(counts, ensure_ascii=False))
-    else:
-        for key, value in counts.items():
-            print(f"{key:<16} {value}")
-    return 0
-
-
 COMMANDS = {
-    "run": cmd_run, "check": cmd_check, "explain": cmd_explain, "status": cmd_status,
+    "run": cmd_run, "check": cmd_check, "explain": cmd_explain,
     "periods": cmd_periods,
 }
 

@@ -10,17 +10,20 @@ from datetime import timedelta
 from pathlib import Path
 
 from daemon.durations import DurationError, parse_duration
+from daemon.reportconf import ReportSchedule, parse_reports
 from rules.errors import ConfigError, Problem
 from rules.yamlsrc import Node, check_keys, load_file
 
 DEFAULT_PATH = Path("/etc/yuqing/config.yaml")
-TOP_KEYS = ("state_dir", "inbox", "feeds", "rules", "periods", "dictionary", "notify", "http", "limits", "incidents")
+TOP_KEYS = ("state_dir", "inbox", "feeds", "rules", "periods", "dictionary", "notify", "http", "limits", "incidents",
+            "expect", "reports")
 INCIDENT_KEYS = ("window", "watch")
 DEFAULT_WINDOW = timedelta(hours=72)
-INBOX_KEYS = ("path", "source", "region", "format", "csv", "max_file_size")
+INBOX_KEYS = ("path", "source", "region", "format", "csv", "max_file_size", "expect")
 CSV_KEYS = ("columns", "delimiter")
-FEED_KEYS = ("url", "source", "every", "region", "timeout", "max_backoff")
-HTTP_KEYS = ("listen", "token")
+FEED_KEYS = ("url", "source", "every", "region", "timeout", "max_backoff", "expect")
+HTTP_KEYS = ("listen", "token", "public_url", "ack_secret", "ack_ttl")
+DEFAULT_ACK_TTL = timedelta(hours=24)
 FORMATS = ("json", "jsonl", "csv", "eml", "txt")
 # Fields a CSV column can fill; dotted names reach into author and metrics.
 CSV_FIELDS = ("id", "source", "title", "text", "url", "author", "author.name", "author.id", "author.followers",
@@ -46,6 +49,7 @@ class InboxSpec:
     format: str | None = None  # None: from the file's suffix
     csv: CsvSpec = CsvSpec()
     max_file_bytes: int | None = None  # None: the global limit
+    expect: timedelta | None = None  # a file at least this often, or the admin team is told (daemon/silence.py)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class FeedSpec:
     region: str | None = None
     timeout: timedelta = timedelta(seconds=20)
     max_backoff: timedelta = timedelta(hours=1)
+    expect: timedelta | None = None  # a new item at least this often, or the admin team is told
 
 
 @dataclass(frozen=True)
@@ -70,12 +75,19 @@ class Config:
     dictionary: Path | None = None
     http_listen: str | None = None
     http_token: str | None = None  # without one the HTTP ingest endpoint stays off
+    # How officials' browsers reach the listener (``https://yq.example.gov.cn``); None: from ``listen``.
+    http_public_url: str | None = None
+    ack_secret: str | None = None  # signs acknowledgement links; None: generated once in state_dir
+    ack_ttl: timedelta = DEFAULT_ACK_TTL
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     rescan_every: timedelta = DEFAULT_RESCAN
     # A message joins a story active within ``window``; a resolved story with news within ``watch``
     # reopens as 回潮; an open one quiet for ``window`` closes by itself.
     window: timedelta = DEFAULT_WINDOW
     watch: timedelta = DEFAULT_WINDOW
+    # ``expect: {weibo: 2h}``: a source with no message for longer is a silent collector (daemon/silence.py).
+    expect: tuple[tuple[str, timedelta], ...] = ()
+    reports: ReportSchedule | None = None  # 日报/周报 schedule (daemon/reportconf.py)
 
     @property
     def database(self) -> Path:
@@ -107,18 +119,24 @@ def load_config(path: Path) -> Config:
     max_file_bytes, rescan_every = parser.limits(top.get("limits"))
     window, watch = parser.incidents(top.get("incidents"))
     http = top.get("http")
-    listen = token = None
+    listen = token = public_url = ack_secret = None
+    ack_ttl = DEFAULT_ACK_TTL
     if http is not None and not http.is_null:
         problems.extend(check_keys(http, HTTP_KEYS, "http"))
         listen = parser.text(http.mapping().get("listen"))
         token = parser.secret(http.mapping().get("token"))
+        public_url = parser.text(http.mapping().get("public_url"))
+        ack_secret = parser.secret(http.mapping().get("ack_secret"))
+        ack_ttl = parser.duration(http.mapping().get("ack_ttl"), DEFAULT_ACK_TTL)
     config = Config(
         path=path, state_dir=state_dir, inboxes=inboxes, feeds=feeds,
         rules_dir=parser.path(top.get("rules")) or base / "rules",
         notify=parser.path(top.get("notify")) or base / "notify.yaml",
         periods=parser.path(top.get("periods")), dictionary=parser.path(top.get("dictionary")),
-        http_listen=listen, http_token=token, max_file_bytes=max_file_bytes, rescan_every=rescan_every,
-        window=window, watch=watch,
+        http_listen=listen, http_token=token, http_public_url=public_url, ack_secret=ack_secret,
+        ack_ttl=ack_ttl, max_file_bytes=max_file_bytes, rescan_every=rescan_every,
+        window=window, watch=watch, expect=parser.expect(top.get("expect")),
+        reports=parse_reports(top.get("reports"), problems),
     )
     if problems:
         raise ConfigError(problems)
@@ -196,7 +214,8 @@ class _Parser:
             size = self.size(entry.get("max_file_size"))
             if path is not None:
                 specs.append(InboxSpec(path, self.text(entry.get("source")), self.text(entry.get("region")),
-                                       fmt.lower() if fmt else None, self.csv(entry.get("csv")), size))
+                                       fmt.lower() if fmt else None, self.csv(entry.get("csv")), size,
+                                       self.optional_duration(entry.get("expect"))))
         return tuple(specs)
 
     def csv(self, node: Node | None) -> CsvSpec:
@@ -236,8 +255,24 @@ class _Parser:
                 specs.append(FeedSpec(url, self.text(entry.get("source")) or "news", every,
                                       self.text(entry.get("region")),
                                       self.duration(entry.get("timeout"), timedelta(seconds=20)),
-                                      self.duration(entry.get("max_backoff"), timedelta(hours=1))))
+                                      self.duration(entry.get("max_backoff"), timedelta(hours=1)),
+                                      self.optional_duration(entry.get("expect"))))
         return tuple(specs)
+
+    def optional_duration(self, node: Node | None) -> timedelta | None:
+        return None if node is None or node.is_null else self.duration(node, timedelta(0)) or None
+
+    def expect(self, node: Node | None) -> tuple[tuple[str, timedelta], ...]:
+        """``expect: {source: duration}``: how long each source may be quiet."""
+        if node is None or node.is_null:
+            return ()
+        try:
+            entries = node.mapping("a mapping of source to duration, like {weibo: 2h}")
+        except ConfigError as exc:
+            self.problems.extend(exc.problems)
+            return ()
+        found = ((source, self.optional_duration(value)) for source, value in entries.items())
+        return tuple((source, d) for source, d in found if d is not None)
 
     def incidents(self, node: Node | None) -> tuple[timedelta, timedelta]:
         if node is None or node.is_null:

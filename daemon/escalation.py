@@ -1,8 +1,9 @@
-"""Escalation: the policy steps of an incident's level as timers in the store.
+"""Escalation: the policy steps and deadlines of an incident's level as timers in the store.
 
 ``decide`` is pure: given a step, the incident and the round, what is due. ``Escalation`` does the
 effects: a timer's notifications and its fired mark commit in one transaction, so a restart fires an
-overdue timer once and never twice.
+overdue timer once and never twice. Deadline timers are worked by ``daemon.deadlines``. Recipients are
+resolved when a timer fires, so a rota team (值班) reaches whoever is on duty at that moment.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Literal
 import structlog
 
 from channels.model import Alert, Person
-from daemon import incidents, outbox
+from daemon import deadlines, incidents, outbox
 from daemon.alerts import alert_from_dict
 from daemon.clock import from_epoch, local, to_epoch
 from daemon.incidents import Incident
@@ -31,16 +32,19 @@ Kind = Literal["new", "escalation", "repeat", "raised", "resurgence", "digest", 
 
 @dataclass(frozen=True)
 class Decision:
-    action: Literal["send", "digest", "skip"]
+    action: Literal["send", "digest", "skip", "defer"]
     reason: str
     teams: tuple[str, ...] = ()
     kind: Kind = "new"
-    next_due: datetime | None = None  # the next round of a repeating step
+    next_due: datetime | None = None  # the next round of a repeating step; for "defer", when to try again
 
 
 def decide(step: Step | None, index: int, incident: Incident, level: Level, round_: int,
-           due_at: datetime) -> Decision:
-    """What a due timer of ``step`` (the ``index``-th of the level's policy) should do now."""
+           due_at: datetime, notify: NotifyConfig | None = None) -> Decision:
+    """What a due timer of ``step`` (the ``index``-th of the level's policy) should do now.
+
+    With ``notify``, its category routes join the first step and its quiet hours hold back blue and
+    yellow (``defer`` until they end); red is never held back."""
     if step is None:
         return Decision("skip", "step no longer in policy")
     if incident.status == "resolved":
@@ -49,10 +53,15 @@ def decide(step: Step | None, index: int, incident: Incident, level: Level, roun
         return Decision("skip", "superseded by a level change")
     if step.unless_acknowledged and incident.acknowledged:
         return Decision("skip", "acknowledged")
-    # A rule's own teams join the first step: they need to know, not to be escalated to.
-    teams = tuple(dict.fromkeys(step.notify + (incident.teams if index == 0 else ())))
+    # A rule's own teams and the category's routes join the first step: they need to know, not to be
+    # escalated to.
+    routed = notify.routed(incident.category) if notify is not None and index == 0 else ()
+    teams = tuple(dict.fromkeys(step.notify + (incident.teams + routed if index == 0 else ())))
     if step.digest:
         return Decision("digest", "gathered for the digest", teams)
+    quiet_until = notify.quiet.holds(level, due_at) if notify is not None and notify.quiet else None
+    if quiet_until is not None:
+        return Decision("defer", "quiet hours", teams, next_due=quiet_until)
     next_due = None
     if step.repeat is not None:
         candidate = due_at + step.repeat
@@ -80,17 +89,21 @@ class Escalation:
         self.render = render
 
     def schedule(self, db: sqlite3.Connection, incident: Incident) -> None:
-        """Timers for every step of the incident's level, counted from when it reached the level."""
+        """Timers for every step and deadline of the incident's level, counted from when it reached the
+        level. The incident shows its earliest deadline."""
         policy = self.notify.policies.get(incident.level)
-        if policy is None:
-            return
-        for index, step in enumerate(policy.steps):
+        dues = []
+        for index, step in enumerate(policy.steps if policy else ()):
             due = incident.level_at + step.after
             db.execute(
                 "INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
-                " VALUES ('step', ?, ?, ?, 0, ?)", (incident.id, level_key(incident), index, to_epoch(due)))
+                " VALUES ('step', ?, ?, ?, 0, ?)", (incident.id, str(incident.level), index, to_epoch(due)))
             if step.deadline is not None:
-                incidents.set_deadline(db, incident.id, incident.level_at + step.deadline)
+                dues.append(incident.level_at + step.deadline)
+        earliest = deadlines.schedule(db, self.notify, incident)
+        dues += [earliest] if earliest is not None else []
+        if dues:
+            incidents.set_deadline(db, incident.id, min(dues))
 
     def schedule_digest(self, db: sqlite3.Connection, now: datetime) -> None:
         """The next daily digest at ``digest_at`` local time (one timer per day, by its unique key)."""
@@ -102,7 +115,9 @@ class Escalation:
                    " VALUES ('digest', '', ?, 0, 0, ?)", (at.date().isoformat(), to_epoch(at)))
 
     def fire_due(self, store: Store, now: datetime, limit: int = 100) -> int:
-        """Fire every due timer, each in its own transaction. Returns how many fired."""
+        """Fire every due timer, each in its own transaction. Returns how many fired.
+
+        A timer held back by quiet hours gets a later ``due_at`` and stays unfired."""
         fired = 0
         while fired < limit:
             with store.transaction() as db:
@@ -110,39 +125,51 @@ class Escalation:
                                  " ORDER BY due_at, id LIMIT 1", (to_epoch(now),)).fetchone()
                 if row is None:
                     break
-                outcome = self._fire(db, row, now)
-                db.execute("UPDATE timers SET fired_at = ?, outcome = ? WHERE id = ?",
-                           (to_epoch(now), outcome, row["id"]))
+                outcome, later = self._fire(db, row, now)
+                if later is not None:
+                    db.execute("UPDATE timers SET due_at = ?, outcome = ? WHERE id = ?",
+                               (to_epoch(later), outcome, row["id"]))
+                else:
+                    db.execute("UPDATE timers SET fired_at = ?, outcome = ? WHERE id = ?",
+                               (to_epoch(now), outcome, row["id"]))
             lag = (now - from_epoch(row["due_at"])).total_seconds()
             log.info("timer.fired", kind=row["kind"], incident=row["incident_id"] or None, level=row["level"],
                      step=row["step"], round=row["round"], outcome=outcome, lag_s=round(lag, 3))
             fired += 1
         return fired
 
-    def _fire(self, db: sqlite3.Connection, row: sqlite3.Row, now: datetime) -> str:
+    def _fire(self, db: sqlite3.Connection, row: sqlite3.Row, now: datetime) -> tuple[str, datetime | None]:
         if row["kind"] == "digest":
             self.schedule_digest(db, now + timedelta(minutes=1))
-            return self._send_digest(db, now)
+            return self._send_digest(db, now), None
         incident = incidents.get(db, row["incident_id"])
-        level = Level.parse(row["level"].partition("#")[0])
+        level = Level.parse(row["level"])
+        if row["kind"] == "deadline":
+            def enqueue(key: str, incident_id: str, alert: Alert, via: tuple[str, ...],
+                        teams: tuple[str, ...]) -> int:
+                return self._enqueue(db, key, incident_id, alert, via, teams, now, level)
+
+            return deadlines.fire(db, self.notify, row, incident, now, enqueue), None
         policy = self.notify.policies.get(level)
         index = int(row["step"])
         step = policy.steps[index] if policy and index < len(policy.steps) else None
-        decision = decide(step, index, incident, level, int(row["round"]), from_epoch(row["due_at"]))
+        decision = decide(step, index, incident, level, int(row["round"]), from_epoch(row["due_at"]), self.notify)
+        if decision.action == "defer":
+            return f"deferred:{decision.reason}", decision.next_due
         if decision.action == "skip" or step is None:
-            return f"skipped:{decision.reason}"
+            return f"skipped:{decision.reason}", None
         if decision.action == "digest":
             db.execute("INSERT OR IGNORE INTO digest_items (incident_id, step, added_at) VALUES (?, ?, ?)",
                        (incident.id, index, to_epoch(now)))
-            return "digest"
+            return "digest", None
         alert = replace(incident.alert, kind=decision.kind, step=index)
-        key = f"{incident.id}:{row['level']}:{index}:{row['round']}"
-        queued = self._enqueue(db, key, incident.id, alert, step.via, decision.teams, now)
+        key = f"{incident.id}:{level}:{index}:{row['round']}"
+        queued = self._enqueue(db, key, incident.id, alert, step.via, decision.teams, now, level)
         if decision.next_due is not None:
             db.execute("INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
                        " VALUES ('step', ?, ?, ?, ?, ?)",
-                       (incident.id, row["level"], index, int(row["round"]) + 1, to_epoch(decision.next_due)))
-        return f"sent:{queued}"
+                       (incident.id, str(level), index, int(row["round"]) + 1, to_epoch(decision.next_due)))
+        return f"sent:{queued}", None
 
     def _send_digest(self, db: sqlite3.Connection, now: datetime) -> str:
         rows = db.execute("SELECT d.id, d.incident_id, d.step, i.level, i.alert FROM digest_items d"
@@ -170,15 +197,44 @@ class Escalation:
         return f"digest:{len(rows)}:{queued}"
 
     def _enqueue(self, db: sqlite3.Connection, key: str, incident_id: str | None, alert: Alert,
-                 via: tuple[str, ...], teams: tuple[str, ...], now: datetime) -> int:
-        recipients: tuple[Person, ...] = self.notify.directory.members(teams)
+                 via: tuple[str, ...], teams: tuple[str, ...], now: datetime, level: Level = Level.BLUE) -> int:
+        recipients: tuple[Person, ...] = self.notify.members(teams, now)
         queued = 0
         for name in via:
             spec = self.notify.channels.get(name)
             if spec is None:
                 log.error("notify.unknown_channel", channel=name, incident=incident_id)
                 continue
-            queued += outbox.enqueue(db, f"{key}:{name}", incident_id, name, recipients, self.render(alert, spec),
-                                     now, alert)
+            people = recipients
+            if spec.address == "phone" and self.notify.sms_limit is not None:
+                people = self._within_sms_limit(db, key, incident_id, alert, via, name, recipients, now, level)
+            if people:
+                queued += outbox.enqueue(db, f"{key}:{name}", incident_id, name, people, self.render(alert, spec),
+                                         now, alert)
         return queued
 
+    def _within_sms_limit(self, db: sqlite3.Connection, key: str, incident_id: str | None, alert: Alert,
+                          via: tuple[str, ...], channel: str, recipients: tuple[Person, ...], now: datetime,
+                          level: Level) -> tuple[Person, ...]:
+        """Who may get this SMS under the per-person hourly limit. Red always goes (and counts). Over the
+        limit, yellow and blue go to the overflow channel instead, unless the step already uses it."""
+        limit = self.notify.sms_limit
+        assert limit is not None
+        allowed, over = [], []
+        for person in recipients:
+            (count,) = db.execute("SELECT count(*) FROM sms_sent WHERE person = ? AND at > ?",
+                                  (person.key, to_epoch(now - timedelta(hours=1)))).fetchone()
+            if count >= limit.per_hour and level < Level.RED:
+                over.append(person)
+                continue
+            allowed.append(person)
+            db.execute("INSERT INTO sms_sent (person, at, notification_id) VALUES (?, ?, ?)",
+                       (person.key, to_epoch(now), f"{key}:{channel}"))
+        if over:
+            log.warning("notify.sms_limited", incident=incident_id, channel=channel, per_hour=limit.per_hour,
+                        people=[p.key for p in over], overflow=limit.overflow)
+            spec = self.notify.channels.get(limit.overflow) if limit.overflow else None
+            if spec is not None and spec.name not in via:
+                outbox.enqueue(db, f"{key}:{spec.name}:over-limit", incident_id, spec.name, tuple(over),
+                               self.render(alert, spec), now, alert)
+        return tuple(allowed)

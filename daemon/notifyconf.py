@@ -9,9 +9,8 @@ named, never the URL around it, which may hold other secrets. ``jsonl://`` paths
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal, cast
@@ -19,14 +18,16 @@ from typing import Literal, cast
 from channels.directory import Directory
 from channels.model import Person
 from channels.templates import check_overrides
-from daemon.durations import DurationError, parse_duration
-from daemon.notifychannels import Collector, infer_address
+from daemon.notifychannels import infer_address
+from daemon.notifyduty import DutyParser, hint
 from daemon.policy import NotifyConfig, Policy, Step
-from rules.errors import ConfigError, Problem, did_you_mean
+from daemon.rota import coverage
+from rules.errors import ConfigError, Problem
 from rules.model import Level
 from rules.yamlsrc import Node, check_keys, load_file
 
-TOP_KEYS = ("channels", "people", "teams", "policies", "digest_at", "admin", "credentials", "templates")
+TOP_KEYS = ("channels", "people", "teams", "policies", "digest_at", "admin", "credentials", "templates", "rota",
+            "routes", "deadlines", "quiet_hours", "limits")
 PERSON_KEYS = ("name", "role", "phone", "email")
 STEP_KEYS = ("notify", "via", "after", "unless", "repeat", "until", "deadline", "digest")
 __all__ = ["infer_address", "load_notify"]  # infer_address lives in daemon.notifychannels
@@ -53,33 +54,29 @@ def load_notify(path: Path, *, env: Mapping[str, str]) -> NotifyConfig:
     # one bad URL gets one error, not one more for every step that uses the channel.
     declared = {k: parser._mapping(top.get(k), k) for k in ("channels", "people")}
     teams = parser.teams(top.get("teams"), people, declared["people"])
+    # A rota fills a team (值班): policies, routes and rules name it like any other team; the team's own
+    # members under ``teams`` (if any) are told when no shift covers the moment.
+    rotas = parser.rotas(top.get("rota"), people, declared["people"])
+    teams = {**dict.fromkeys(rotas, ()), **teams}
     policies = parser.policies(top.get("policies"), teams, declared["channels"])
     digest_at = parser.clock(top.get("digest_at"))
     admin = parser.admin(top.get("admin"), teams)
-    if parser.problems:
+    routes = parser.routes(top.get("routes"), teams)
+    deadlines = parser.deadlines(top.get("deadlines"), teams, declared["channels"])
+    quiet = parser.quiet(top.get("quiet_hours"))
+    limits = parser.limits(top.get("limits"), declared["channels"])
+    if parser.problems:  # a rota with a broken shift has gaps that are not worth a warning each
         raise ConfigError(parser.problems)
+    warnings = [Problem(text, where, severity="warning") for rota in rotas.values() for where, text in coverage(rota)]
     return NotifyConfig(
         channels=channels, directory=Directory(people, teams), policies=policies,
-        digest_at=digest_at, admin_team=admin, templates=templates,
+        digest_at=digest_at, admin_team=admin, templates=templates, rotas=rotas, routes=routes,
+        deadlines=deadlines, quiet=quiet, sms_limit=limits, warnings=tuple(warnings),
     )
 
 
-class _Parser(Collector):
+class _Parser(DutyParser):
     """Collects problems instead of stopping at the first, so ``yuqing check`` lists them all."""
-
-    def _names(self, node: Node, what: str) -> list[tuple[str, Node]]:
-        """A list of names (or one name) with where each is written."""
-        try:
-            items = node.items(f"a list of {what}")
-        except ConfigError as exc:
-            self.problems.extend(exc.problems)
-            return []
-        out = []
-        for item in items:
-            value = self._text(item, f"a {what} name")
-            if value is not None:
-                out.append((value, item))
-        return out
 
     # -- people and teams
 
@@ -198,43 +195,5 @@ class _Parser(Collector):
             digest=cast(Literal["daily"] | None, digest),
         )
 
-    def _known(self, node: Node | None, what: str, known: Mapping[str, object]) -> tuple[str, ...]:
-        if node is None:
-            return ()
-        names = []
-        for name, where in self._names(node, what):
-            if name in known:
-                names.append(name)
-            else:
-                self.problems.append(where.problem(f'unknown {what} "{name}"{_hint(name, known)}'))
-        return tuple(dict.fromkeys(names))
 
-    def _choice(self, node: Node | None, key: str, only: str) -> str | None:
-        if node is None or node.is_null:
-            return None
-        value = self._text(node)
-        if value is not None and value != only:
-            self.problems.append(node.problem(f'"{key}" can only be "{only}", got "{value}"'))
-            return None
-        return value
-
-    def _duration(self, node: Node | None) -> timedelta | None:
-        if node is None or node.is_null:
-            return None
-        text = self._text(node, "a duration such as 15m")
-        if text is None:
-            return None
-        try:
-            return parse_duration(text)
-        except DurationError as exc:
-            self.problems.append(node.problem(str(exc)))
-            return None
-
-
-def _hint(word: str, candidates: Iterable[str]) -> str:
-    """``did_you_mean``, a little more lenient: team names are two or three characters (值斑 → 值班)."""
-    names = list(candidates)
-    if hint := did_you_mean(word, names):
-        return hint
-    close = difflib.get_close_matches(word, names, n=1, cutoff=0.5)
-    return f' (did you mean "{close[0]}"?)' if close else ""
+_hint = hint  # the lenient did-you-mean, shared with daemon.notifyduty

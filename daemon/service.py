@@ -18,18 +18,20 @@ import structlog
 
 from channels import local as local_channels
 from channels.delivery import deliver
-from daemon import incidents
+from daemon import ackpage, closure, incidents, paperwork, status
 from daemon.clock import Clock, SystemClock
 from daemon.config import Config
 from daemon.escalation import Escalation
 from daemon.feeds import start_feeds
 from daemon.httpapi import serve_http
 from daemon.ingest import SETTLE_SECONDS, Inbox, Watcher, spool_dir, spool_specs
+from daemon.metrics import MetricsEndpoint
 from daemon.notifyconf import load_notify
 from daemon.outbox import Outbox
 from daemon.pipeline import Pipeline
 from daemon.reload import RulesWatcher, build_checked, notify_admin
 from daemon.rendering import ChannelRenderer
+from daemon.report_mail import with_report_parts
 from daemon.rulebook import build_rulebook, new_analyzer
 from daemon.sdnotify import SystemdNotifier
 from daemon.store import Store
@@ -60,8 +62,13 @@ class Service:
         rulebook = build_rulebook(self.config, analyzer)
         for warning in rulebook.warnings:
             log.warning("rules.warning", problem=str(warning))
-        renderer = ChannelRenderer(notify.templates)
+        status.record_rules(store, rulebook.version, len(rulebook.ruleset.rules), self.clock.now())
+        paperwork.start(self.config, store, self.clock.now())
+        # Alerts about an open incident carry a signed link to the acknowledgement page (daemon/ackpage.py).
+        renderer = ackpage.with_ack_links(ChannelRenderer(notify.templates), ackpage.links_for(self.config),
+                                          self.clock)
         escalation = Escalation(notify, renderer)
+        self.renderer = renderer
         with store.transaction() as db:
             escalation.schedule_digest(db, self.clock.now())
         stories = Stories.for_county(self.config.dictionary, rulebook.ruleset.keyword_sets, self.config.window,
@@ -69,7 +76,7 @@ class Service:
         stories.rebuild(store, self.clock.now())
         self.pipeline = Pipeline(store, analyzer, rulebook, escalation, self.clock, self.config.max_file_bytes,
                                  stories, tick=self._keepalive)
-        self.outbox = Outbox(store, notify.channels, deliver, render=renderer)
+        self.outbox = Outbox(store, notify.channels, with_report_parts(deliver), render=renderer)
         self.inboxes = [Inbox(spec) for spec in (*self.config.inboxes, *spool_specs(self.config))]
         for inbox in self.inboxes:
             inbox.prepare()
@@ -85,6 +92,8 @@ class Service:
     def _run_once(self, store: Store, escalation: Escalation) -> int:
         self._resume_and_scan(settled_only=False)
         escalation.fire_due(store, self.clock.now())
+        closure.announce(store, self.notify, self.renderer, self.clock.now())
+        paperwork.tick(self.config, store, self.notify, self.clock.now())
         self.outbox.deliver_due(self.clock.now)
         log.info("service.done", **store.counts())
         store.close()
@@ -105,6 +114,9 @@ class Service:
         self._resume_and_scan(settled_only=True)
         # Both only publish into spool inboxes: the evaluation stays on this one thread.
         self.http = serve_http(self.config, spool_dir(self.config, "http"))
+        if self.http is not None:
+            ackpage.serve(self.http.router, store, self.config, self.notify.directory, self.clock)
+            self.http.router.add("GET", "/metrics", MetricsEndpoint(store, self.clock.now))
         feeds = start_feeds(self.config, store, spool_dir(self.config, "feeds"))
         last_scan = time.monotonic()
         try:
@@ -116,7 +128,8 @@ class Service:
                         self._take_one(self.inboxes[event.inbox], event.name)
                     else:
                         self.inboxes[event.inbox].young += 1
-                if escalation.fire_due(store, self.clock.now()):
+                if escalation.fire_due(store, self.clock.now()) + closure.announce(
+                        store, self.notify, self.renderer, self.clock.now()):
                     self.delivery_wakeup.set()
                 # A file still being written in place is looked at again once it has settled.
                 young = any(inbox.young for inbox in self.inboxes)
@@ -124,6 +137,8 @@ class Service:
                 if since_scan >= self.rescan_seconds or (young and since_scan >= SETTLE_SECONDS):
                     self._resume_and_scan(settled_only=True)
                     self._close_quiet_stories()
+                    if paperwork.tick(self.config, store, self.notify, self.clock.now()):
+                        self.delivery_wakeup.set()
                     last_scan = time.monotonic()
                 if rules_watcher.due() or self.reload_requested.is_set():
                     self.reload_requested.clear()
@@ -203,6 +218,7 @@ class Service:
         if outcome.rulebook is None:
             for problem in outcome.problems:
                 log.error("rules.reload_failed", problem=str(problem))
+            status.record_reload_failure(self.store)
             if notify_admin(self.store, self.notify, outcome.problems, self.clock.now()):
                 self.delivery_wakeup.set()
             return
@@ -214,6 +230,7 @@ class Service:
         if rulebook.keywords is not None:
             self.pipeline.analyzer.use(rulebook.keywords)
         old.close()
+        status.record_rules(self.store, rulebook.version, len(rulebook.ruleset.rules), self.clock.now())
         log.info("rules.reloaded", version=rulebook.version, rules=len(rulebook.ruleset.rules),
                  seconds=round(time.monotonic() - started, 2))
 

@@ -85,6 +85,21 @@ CREATE TABLE IF NOT EXISTS feed_seen (
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY, at REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     incident_id TEXT, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS report_timers (
+    kind TEXT NOT NULL, day TEXT NOT NULL, due_at REAL NOT NULL, fired_at REAL, outcome TEXT,
+    PRIMARY KEY (kind, day));
+CREATE TABLE IF NOT EXISTS deadlines (
+    id INTEGER PRIMARY KEY, incident_id TEXT NOT NULL, level TEXT NOT NULL, name TEXT NOT NULL,
+    met_by TEXT NOT NULL, started_at REAL NOT NULL, due_at REAL NOT NULL, met_at REAL,
+    missed INTEGER NOT NULL DEFAULT 0, outcome TEXT, UNIQUE (incident_id, level, name, started_at));
+CREATE INDEX IF NOT EXISTS deadlines_due ON deadlines (due_at);
+CREATE TABLE IF NOT EXISTS sms_sent (person TEXT NOT NULL, at REAL NOT NULL, notification_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sms_sent_person ON sms_sent (person, at);
+CREATE TABLE IF NOT EXISTS silences (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, until REAL NOT NULL,
+    created_by TEXT NOT NULL, reason TEXT NOT NULL, created_at REAL NOT NULL, removed_at REAL,
+    removed_by TEXT);
+CREATE INDEX IF NOT EXISTS silences_until ON silences (removed_at, until);
 """
 
 

@@ -14,6 +14,7 @@ from rules.model import Level
 
 DATA = Path(__file__).parent / "data" / "notify"
 DURATION_HINT = "use a number with s, m, h or d, such as 30s, 15m, 2h or 1h30m"
+WITHIN_HINT = "use a duration such as 30m, 2h or 1d, or working days such as 5 workdays"
 ENV = {"DINGTALK_TOKEN": "0123456789abcdef0123456789abcdef"}
 
 # One file per problem, with every line it must produce: (line, column, message).
@@ -48,6 +49,30 @@ ERRORS: dict[str, list[tuple[int, int, str]]] = {
     ],
     "until-without-repeat.yaml": [(4, 39, '"until" needs "repeat"')],
     "missing-policies.yaml": [(1, 1, 'notify.yaml needs "policies"')],
+    "rota-unknown-person.yaml": [(5, 70, 'unknown person "lui" in rota "值班" (did you mean "liu"?)')],
+    "bad-rota.yaml": [
+        (5, 15, 'unknown day "weekday" (did you mean "workday"?)'),
+        (6, 29, 'from: expected a time like "08:30", got "8点"'),
+        (7, 15, "dates: 2026-10-01 is before 2026-10-07"),
+        (8, 40, 'unknown field "peeple" in shift of rota "值班" (did you mean "people"?)'),
+        (8, 7, 'shift of rota "值班" needs "people"'),
+        (8, 26, 'shift of rota "值班": give "days" or "dates", not both'),
+        (9, 28, 'unknown team "值斑" (did you mean "值班"?)'),
+    ],
+    "bad-routes.yaml": [(6, 3, 'unknown team "纪委" in routes (did you mean "纪委监委"?)')],
+    "bad-deadlines.yaml": [
+        (5, 41, f'invalid time limit "soon": {WITHIN_HINT}'),
+        (6, 53, 'met_by must be acknowledged or resolved, got "replied"'),
+        (6, 82, 'unknown channel "smss" (did you mean "sms"?)'),
+        (6, 27, 'unknown level "rde" (did you mean "red"?)'),
+        (7, 26, f'invalid time limit "5 weekdays": {WITHIN_HINT}'),
+        (7, 77, 'unknown team "领导"'),
+        (9, 5, 'deadline needs "name"'),
+        (9, 27, f'invalid duration "10 minutes": {DURATION_HINT}'),
+        (10, 51, "quiet_hours: red is never held back"),
+        (11, 24, "sms_per_hour must be at least 1"),
+        (11, 37, 'unknown channel "emial" (did you mean "email"?)'),
+    ],
     "many-errors.yaml": [
         (3, 14, 'channel "sms": environment variable "SMS_TOKEN" is not set'),
         (7, 15, 'unknown person "li" in team "值班"'),
@@ -335,3 +360,49 @@ def test_missing_templates_folder(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_notify(write(tmp_path, text), env={})
     assert str(exc.value).endswith(f"error: templates: templates folder {tmp_path / 'nope'} does not exist")
+
+
+# ---------------------------------------------------------------- rota, routes, deadlines, quiet hours, limits
+
+
+def test_rota_gaps_are_warnings_and_the_file_loads(tmp_path: Path) -> None:
+    path = write(tmp_path, (DATA / "rota-unknown-person.yaml").read_text(encoding="utf-8").replace("[lui]", "[liu]")
+                 .replace('to: "08:30", people: chen', 'to: "23:00", people: chen'))
+    config = load_notify(path, env={})
+    assert [str(w) for w in config.warnings] == [
+        f'{path}:4:3: warning: rota "值班": nobody on duty 00:00–08:30 on workdays',
+        f'{path}:4:3: warning: rota "值班": nobody on duty 00:00–24:00 on holidays',
+        f'{path}:4:3: warning: rota "值班": nobody on duty 23:00–24:00 on workdays',
+    ]
+    assert config.directory.teams["值班"] == ()  # a rota team: policies and rules may name it
+    assert [s.name for s in config.rotas["值班"].shifts] == ["白班", "夜班"]
+
+
+def test_example_duty_sections() -> None:
+    config = load_notify(Path(__file__).resolve().parents[2] / "examples" / "notify.yaml", env={})
+    assert config.warnings == ()
+    assert config.routed("纪检监察") == ("网信办", "纪委监委")
+    assert config.routed("燃气安全") == ("网信办",)
+    by_name = {d.name: d for d in config.deadlines}
+    assert {n: (d.within, d.workdays) for n, d in by_name.items() if Level.RED in d.levels} == {
+        "核实研判": (timedelta(minutes=30), 0), "首次回应": (timedelta(hours=1), 0),
+        "发布通报": (timedelta(hours=2), 0), "黄金4小时": (timedelta(hours=4), 0),
+        "首报": (timedelta(minutes=30), 0), "书面报告": (timedelta(hours=2), 0),
+        "简单事项答复": (timedelta(hours=12), 0), "留言答复": (timedelta(days=1), 0), "办结答复": (timedelta(0), 5)}
+    assert by_name["向上报告"].levels == {Level.YELLOW}
+    assert by_name["向上报告"].within == timedelta(hours=3)
+    assert by_name["一般报告"].within == timedelta(hours=4)
+    assert by_name["一般报告"].remind == ()
+    assert by_name["核实研判"].remind == (timedelta(minutes=10),)
+    assert by_name["办结答复"].sources == {"board", "complaint", "hotline"}
+    assert config.quiet is None  # commented out in the example: `make run` shows every level at any hour
+    assert config.sms_limit is not None
+    assert (config.sms_limit.per_hour, config.sms_limit.overflow) == (10, "email")
+
+
+def test_quiet_hours_overnight(tmp_path: Path) -> None:
+    text = ("channels: {c: 'console://'}\nquiet_hours: {from: '22:00', to: '07:00'}\n"
+            "policies: {red: [{notify: [], via: [c]}]}\n")
+    quiet = load_notify(write(tmp_path, text), env={}).quiet
+    assert quiet is not None
+    assert (quiet.start, quiet.end, quiet.levels) == (22 * 60, 7 * 60, {Level.BLUE, Level.YELLOW})
