@@ -97,7 +97,7 @@ class Escalation:
             due = incident.level_at + step.after
             db.execute(
                 "INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
-                " VALUES ('step', ?, ?, ?, 0, ?)", (incident.id, str(incident.level), index, to_epoch(due)))
+                " VALUES ('step', ?, ?, ?, 0, ?)", (incident.id, level_key(incident), index, to_epoch(due)))
             if step.deadline is not None:
                 dues.append(incident.level_at + step.deadline)
         earliest = deadlines.schedule(db, self.notify, incident)
@@ -143,7 +143,7 @@ class Escalation:
             self.schedule_digest(db, now + timedelta(minutes=1))
             return self._send_digest(db, now), None
         incident = incidents.get(db, row["incident_id"])
-        level = Level.parse(row["level"])
+        level = Level.parse(row["level"].partition("#")[0])  # "red#1": the level of a resurgence episode
         if row["kind"] == "deadline":
             def enqueue(key: str, incident_id: str, alert: Alert, via: tuple[str, ...],
                         teams: tuple[str, ...]) -> int:
@@ -163,12 +163,12 @@ class Escalation:
                        (incident.id, index, to_epoch(now)))
             return "digest", None
         alert = replace(incident.alert, kind=decision.kind, step=index)
-        key = f"{incident.id}:{level}:{index}:{row['round']}"
+        key = f"{incident.id}:{row['level']}:{index}:{row['round']}"
         queued = self._enqueue(db, key, incident.id, alert, step.via, decision.teams, now, level)
         if decision.next_due is not None:
             db.execute("INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
                        " VALUES ('step', ?, ?, ?, ?, ?)",
-                       (incident.id, str(level), index, int(row["round"]) + 1, to_epoch(decision.next_due)))
+                       (incident.id, row["level"], index, int(row["round"]) + 1, to_epoch(decision.next_due)))
         return f"sent:{queued}", None
 
     def _send_digest(self, db: sqlite3.Connection, now: datetime) -> str:
