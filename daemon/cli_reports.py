@@ -92,7 +92,8 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from daemon.silence import silences
+    from daemon.cli_notify import silence_lines
+    from daemon.source_watch import silences
     from daemon.status import format_text, gather
 
     config = _config(args)
@@ -100,6 +101,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     now = SystemClock().now()
     status = gather(config, store, now)
     status["silent"] = {s.key: local(s.since).isoformat(timespec="seconds") for s in silences(config, store, now)}
+    status["silences"] = silence_lines(store, now)  # mutes in force (yuqing silence), so none is forgotten
     if args.json:
         print(json.dumps(status, ensure_ascii=False, indent=2))
     else:

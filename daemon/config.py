@@ -49,7 +49,7 @@ class InboxSpec:
     format: str | None = None  # None: from the file's suffix
     csv: CsvSpec = CsvSpec()
     max_file_bytes: int | None = None  # None: the global limit
-    expect: timedelta | None = None  # a file at least this often, or the admin team is told (daemon/silence.py)
+    expect: timedelta | None = None  # a file at least this often, or the admin team is told (daemon/source_watch.py)
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Config:
     # reopens as 回潮; an open one quiet for ``window`` closes by itself.
     window: timedelta = DEFAULT_WINDOW
     watch: timedelta = DEFAULT_WINDOW
-    # ``expect: {weibo: 2h}``: a source with no message for longer is a silent collector (daemon/silence.py).
+    # ``expect: {weibo: 2h}``: a source with no message for longer is a silent collector (daemon/source_watch.py).
     expect: tuple[tuple[str, timedelta], ...] = ()
     reports: ReportSchedule | None = None  # 日报/周报 schedule (daemon/reportconf.py)
 

@@ -16,7 +16,7 @@ from typing import Literal
 import structlog
 
 from channels.model import Alert, Person
-from daemon import deadlines, incidents, outbox
+from daemon import deadlines, incidents, outbox, silences
 from daemon.alerts import alert_from_dict
 from daemon.clock import from_epoch, local, to_epoch
 from daemon.incidents import Incident
@@ -198,6 +198,13 @@ class Escalation:
 
     def _enqueue(self, db: sqlite3.Connection, key: str, incident_id: str | None, alert: Alert,
                  via: tuple[str, ...], teams: tuple[str, ...], now: datetime, level: Level = Level.BLUE) -> int:
+        # A silence (yuqing silence add) mutes the incident's notifications; its timers go on, so
+        # repeats and deadlines resume once the silence ends by itself.
+        silence = silences.active(db, incidents.get(db, incident_id), now) if incident_id else None
+        if silence is not None:
+            log.info("notify.silenced", incident=incident_id, key=key, silence=silence.id,
+                     until=silence.until.isoformat())
+            return 0
         recipients: tuple[Person, ...] = self.notify.members(teams, now)
         queued = 0
         for name in via:

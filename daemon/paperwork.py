@@ -7,7 +7,7 @@ from datetime import datetime
 
 import structlog
 
-from daemon import report_schedule, silence
+from daemon import report_schedule, source_watch
 from daemon.config import Config
 from daemon.policy import NotifyConfig
 from daemon.store import Store
@@ -28,7 +28,7 @@ def tick(config: Config, store: Store, notify: NotifyConfig, now: datetime) -> i
     except Exception:
         log.exception("paperwork.error", chore="reports")
     try:
-        queued += silence.check(config, store, notify, now)
+        queued += source_watch.check(config, store, notify, now)
     except Exception:
-        log.exception("paperwork.error", chore="silence")
+        log.exception("paperwork.error", chore="source_watch")
     return queued

@@ -14,7 +14,7 @@ from daemon.cli import main
 from daemon.config import Config, FeedSpec, InboxSpec
 from daemon.httpapi import HttpServer, Router
 from daemon.metrics import CONTENT_TYPE, MetricsEndpoint, render
-from daemon.silence import check, silences
+from daemon.source_watch import check, silences
 from daemon.status import gather, record_reload_failure, record_rules
 from daemon.store import Store
 from tests.conftest import free_port

@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from channels.directory import Directory
+from channels.model import Alert, ChannelSpec, Person
 from daemon import incidents, silences
 from daemon.cli import main
+from daemon.escalation import Escalation
+from daemon.outbox import Rendered
+from daemon.policy import NotifyConfig, Policy, Step
 from daemon.store import Store
 from rules.model import Level, Location, Message, RuleMatch, Verdict
 
@@ -93,3 +98,25 @@ def test_the_silence_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert '"target": "gas"' in capsys.readouterr().out
     assert main(["silence", "add", *c, "--rule", "gas", "--until", "yesterday", "--by", "li", "--reason", "x"]) == 1
     assert "neither a time" in capsys.readouterr().err
+
+
+def test_a_silenced_incident_is_not_notified_and_resumes_when_the_silence_ends(store: Store) -> None:
+    here = Location("notify.yaml", 1, 1)
+    notify = NotifyConfig(
+        channels={"sms": ChannelSpec("sms", "sms://x", "phone")},
+        directory=Directory({"zhao": Person("zhao", "赵六", phone="13800000004")}, {"领导小组": ("zhao",)}),
+        policies={Level.RED: Policy(Level.RED, (Step(("领导小组",), ("sms",), here, unless_acknowledged=True,
+                                                     repeat=timedelta(minutes=15)),))})
+
+    def render(alert: Alert, spec: ChannelSpec) -> Rendered:
+        return Rendered(alert.kind, spec.name)
+
+    escalation = Escalation(notify, render)
+    incident = open_one(store)
+    with store.transaction() as db:
+        escalation.schedule(db, incident)
+    silences.add(store, "category", "燃气安全", T0 + timedelta(minutes=20), "li", "现场已在处置", T0)
+    for minutes in (0, 15, 30):
+        escalation.fire_due(store, T0 + timedelta(minutes=minutes))
+    rounds = [r["id"].split(":")[3] for r in store.query("SELECT id FROM outbox ORDER BY id")]
+    assert rounds == ["2"]  # rounds 0 and 1 fell in the silence; round 2 (+30m) went out
