@@ -62,5 +62,5 @@ def setup(*, json_lines: bool | None = None, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
-    for noisy in ("apprise", "watchdog", "jieba"):
+    for noisy in ("apprise", "watchdog", "jieba", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
