@@ -164,7 +164,10 @@ class Escalation:
             return "digest", None
         alert = replace(incident.alert, kind=decision.kind, step=index)
         key = f"{incident.id}:{row['level']}:{index}:{row['round']}"
-        queued = self._enqueue(db, key, incident.id, alert, step.via, decision.teams, now, level)
+        # Only the first word on a new story waits for others (group_wait); escalations, repeats and
+        # deadline reminders are about one story already known, and go at once.
+        queued = self._enqueue(db, key, incident.id, alert, step.via, decision.teams, now, level,
+                               groupable=decision.kind == "new" and index == 0)
         if decision.next_due is not None:
             db.execute("INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
                        " VALUES ('step', ?, ?, ?, ?, ?)",
@@ -197,7 +200,8 @@ class Escalation:
         return f"digest:{len(rows)}:{queued}"
 
     def _enqueue(self, db: sqlite3.Connection, key: str, incident_id: str | None, alert: Alert,
-                 via: tuple[str, ...], teams: tuple[str, ...], now: datetime, level: Level = Level.BLUE) -> int:
+                 via: tuple[str, ...], teams: tuple[str, ...], now: datetime, level: Level = Level.BLUE,
+                 groupable: bool = False) -> int:
         # A silence (yuqing silence add) mutes the incident's notifications; its timers go on, so
         # repeats and deadlines resume once the silence ends by itself.
         silence = silences.active(db, incidents.get(db, incident_id), now) if incident_id else None
@@ -216,8 +220,9 @@ class Escalation:
             if spec.address == "phone" and self.notify.sms_limit is not None:
                 people = self._within_sms_limit(db, key, incident_id, alert, via, name, recipients, now, level)
             if people:
+                wait = self.notify.group_wait if groupable else timedelta(0)
                 queued += outbox.enqueue(db, f"{key}:{name}", incident_id, name, people, self.render(alert, spec),
-                                         now, alert)
+                                         now, alert, group_wait=wait)
         return queued
 
     def _within_sms_limit(self, db: sqlite3.Connection, key: str, incident_id: str | None, alert: Alert,

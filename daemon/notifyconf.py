@@ -27,7 +27,7 @@ from rules.model import Level
 from rules.yamlsrc import Node, check_keys, load_file
 
 TOP_KEYS = ("channels", "people", "teams", "policies", "digest_at", "admin", "credentials", "templates", "rota",
-            "routes", "deadlines", "quiet_hours", "limits")
+            "routes", "deadlines", "quiet_hours", "limits", "group_wait")
 PERSON_KEYS = ("name", "role", "phone", "email")
 STEP_KEYS = ("notify", "via", "after", "unless", "repeat", "until", "deadline", "digest")
 __all__ = ["infer_address", "load_notify"]  # infer_address lives in daemon.notifychannels
@@ -65,13 +65,14 @@ def load_notify(path: Path, *, env: Mapping[str, str]) -> NotifyConfig:
     deadlines = parser.deadlines(top.get("deadlines"), teams, declared["channels"])
     quiet = parser.quiet(top.get("quiet_hours"))
     limits = parser.limits(top.get("limits"), declared["channels"])
+    group_wait = parser._duration(top.get("group_wait")) or timedelta(0)
     if parser.problems:  # a rota with a broken shift has gaps that are not worth a warning each
         raise ConfigError(parser.problems)
     warnings = [Problem(text, where, severity="warning") for rota in rotas.values() for where, text in coverage(rota)]
     return NotifyConfig(
         channels=channels, directory=Directory(people, teams), policies=policies,
         digest_at=digest_at, admin_team=admin, templates=templates, rotas=rotas, routes=routes,
-        deadlines=deadlines, quiet=quiet, sms_limit=limits, warnings=tuple(warnings),
+        deadlines=deadlines, quiet=quiet, sms_limit=limits, warnings=tuple(warnings), group_wait=group_wait,
     )
 
 

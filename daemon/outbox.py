@@ -37,18 +37,24 @@ class Rendered:
 FIRST_RETRY = timedelta(seconds=5)
 MAX_RETRY = timedelta(minutes=10)
 GIVE_UP_AFTER = timedelta(hours=24)
+GROUP = "group"  # meta key of notifications that may go out together
+SMS_CHARS = 140  # two segments
 
 
 def enqueue(db: sqlite3.Connection, notification_id: str, incident_id: str | None, channel: str,
-            recipients: tuple[Person, ...], rendered: Rendered, now: datetime, alert: Alert | None = None) -> int:
+            recipients: tuple[Person, ...], rendered: Rendered, now: datetime, alert: Alert | None = None,
+            group_wait: timedelta = timedelta(0)) -> int:
     """Store a notification (idempotent by id). Returns 1 when new, 0 when already queued.
 
-    The alert is kept beside the text so a fallback channel can render it in its own style."""
+    The alert is kept beside the text so a fallback channel can render it in its own style. With a
+    ``group_wait`` the notification waits that long for others to the same people on the same channel,
+    and goes out with them as one."""
+    meta = {**rendered.meta, GROUP: "1"} if group_wait else rendered.meta
     cursor = db.execute(
         "INSERT OR IGNORE INTO outbox (id, incident_id, channel, recipients, title, body, meta, alert, status,"
         " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
         (notification_id, incident_id, channel, dumps(_people(recipients)), rendered.title, rendered.body,
-         dumps(rendered.meta), dumps(alert_to_dict(alert)) if alert else None, to_epoch(now), to_epoch(now)))
+         dumps(meta), dumps(alert_to_dict(alert)) if alert else None, to_epoch(now + group_wait), to_epoch(now)))
     return cursor.rowcount
 
 
@@ -88,18 +94,43 @@ class Outbox:
         return [Pending(_notification(r), r["incident_id"], r["attempts"], r["created_at"],
                         alert_from_dict(loads(r["alert"])) if r["alert"] else None) for r in rows]
 
-    def deliver_due(self, now: Callable[[], datetime]) -> int:
-        """Try every due notification once. Returns how many were attempted."""
-        pending = self.due(now())
+    def deliver_due(self, now: Callable[[], datetime], *, flush: bool = False) -> int:
+        """Try every due notification once (``flush``: also those still waiting for their group).
+        Returns how many were attempted."""
+        pending = self.due(datetime.max.replace(tzinfo=now().tzinfo) if flush else now())
+        done: set[str] = set()
         for item in pending:
-            self._attempt(item, now)
-        return len(pending)
+            if item.notification.id in done:
+                continue
+            group = self._group_of(item) if item.notification.meta.get(GROUP) else [item]
+            done |= {g.notification.id for g in group}
+            self._attempt(group, now)
+        return len(done)
 
-    def _attempt(self, item: Pending, now: Callable[[], datetime]) -> None:
+    def _group_of(self, item: Pending) -> list[Pending]:
+        """Every pending grouped notification to the same people on the same channel, due or not: the
+        first one's wait is the whole group's wait."""
         n = item.notification
-        spec = self.channels.get(n.channel)
+        rows = self.store.query(
+            "SELECT * FROM outbox WHERE status = 'pending' AND channel = ? AND recipients = ?"
+            " AND json_extract(meta, '$.group') IS NOT NULL ORDER BY created_at, id",
+            (n.channel, dumps(_people(n.recipients))))
+        group = [Pending(_notification(r), r["incident_id"], r["attempts"], r["created_at"],
+                         alert_from_dict(loads(r["alert"])) if r["alert"] else None) for r in rows]
+        return group or [item]
+
+    def _attempt(self, group: list[Pending], now: Callable[[], datetime]) -> None:
+        spec = self.channels.get(group[0].notification.channel)
+        n = group[0].notification if len(group) == 1 else combined(group, spec)
         result = (Result(Outcome.PERMANENT, f'channel "{n.channel}" is not configured') if spec is None
                   else self.deliver(spec, n))
+        if len(group) > 1:
+            log.info("notify.grouped", channel=n.channel, notifications=[g.notification.id for g in group])
+        for item in group:
+            self._record(item, spec, result, now)
+
+    def _record(self, item: Pending, spec: ChannelSpec | None, result: Result, now: Callable[[], datetime]) -> None:
+        n = item.notification
         at = now()
         attempts = item.attempts + 1
         status, next_at = "sent", None
@@ -125,7 +156,6 @@ class Outbox:
         logger(event, notification=n.id, incident=item.incident_id, channel=n.channel,
                recipients=[p.key for p in n.recipients], attempt=attempts, detail=result.detail or None)
 
-
     def _fall_back(self, db: sqlite3.Connection, item: Pending, spec: ChannelSpec, attempts: int,
                    recipients: tuple[Person, ...], at: datetime) -> None:
         """After ``fallback_after`` failed attempts, the same alert also goes out on the fallback channel."""
@@ -138,6 +168,28 @@ class Outbox:
         if queued:
             log.error("notify.fallback", notification=item.notification.id, channel=spec.name,
                       fallback=target.name, attempts=attempts, recipients=[p.key for p in recipients])
+
+
+def combined(group: list[Pending], spec: ChannelSpec | None) -> Notification:
+    """Several new incidents for the same people: one notification listing them, most severe first."""
+    order = {"red": 0, "yellow": 1, "blue": 2}
+    items = sorted(group, key=lambda g: order.get(g.alert.level if g.alert else "", 3))
+    counts: dict[str, int] = {}
+    for g in items:
+        label = g.alert.level_label if g.alert else ""
+        counts[label] = counts.get(label, 0) + 1
+    title = f"【{len(items)}起舆情预警】" + "、".join(f"{label}{n}起" for label, n in counts.items() if label)
+    first = items[0].notification
+    if spec is not None and spec.address == "phone":
+        body = "；".join(g.notification.title for g in items)
+        room = SMS_CHARS - len(title) - 1
+        body = body if len(body) <= room else body[: room - 1] + "…"
+    else:
+        body = "\n\n".join(f"{g.notification.title}\n{g.notification.body}" for g in items)
+    meta = {k: v for k, v in first.meta.items() if k in ("level", "format")}
+    meta["level"] = items[0].alert.level if items[0].alert else meta.get("level", "")
+    return Notification(id="+".join(g.notification.id for g in items), channel=first.channel,
+                        recipients=first.recipients, title=title, body=body, meta=meta)
 
 
 def _notification(row: sqlite3.Row) -> Notification:

@@ -124,6 +124,9 @@ class NotifyConfig:
     deadlines: tuple[Deadline, ...] = ()
     quiet: QuietHours | None = None
     sms_limit: SmsLimit | None = None
+    # Alertmanager's group_wait: first notifications of new incidents to the same people on the same
+    # channel within this window go out as one. Red waits at most this long; 0 turns grouping off.
+    group_wait: timedelta = timedelta(0)
     warnings: tuple[Problem, ...] = ()  # shown by `yuqing check`; the file loads
 
     def members(self, teams: Iterable[str], at: datetime) -> tuple[Person, ...]:

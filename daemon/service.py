@@ -94,7 +94,7 @@ class Service:
         escalation.fire_due(store, self.clock.now())
         closure.announce(store, self.notify, self.renderer, self.clock.now())
         paperwork.tick(self.config, store, self.notify, self.clock.now())
-        self.outbox.deliver_due(self.clock.now)
+        self.outbox.deliver_due(self.clock.now, flush=True)  # --once waits for nothing: groups go now
         log.info("service.done", **store.counts())
         store.close()
         return 0

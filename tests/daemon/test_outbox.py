@@ -118,3 +118,35 @@ def test_after_repeated_failures_the_alert_also_goes_out_on_the_fallback_channel
     clock.advance(timedelta(minutes=30))
     outbox.deliver_due(clock.now)
     assert store.one("SELECT count(*) FROM outbox")[0] == 2  # type: ignore[index]  # queued once only
+
+
+def test_new_incidents_within_the_group_wait_go_out_as_one(tmp_path: Path, http_server: HttpSink) -> None:
+    from channels.model import Alert
+
+    store = Store(tmp_path / "s.db")
+    clock = FakeClock(T0)
+    hook = ChannelSpec("hook", f"json://{http_server.url}/h")
+    outbox = Outbox(store, {"hook": hook}, deliver, random.Random(5))
+    wang = Person("wang", "王五", phone="13800000002")
+    wait = timedelta(seconds=30)
+    for offset, (iid, level, label, who) in enumerate([("YQ-1", "yellow", "黄色", ZHANG), ("YQ-2", "red", "红色", ZHANG),
+                                                       ("YQ-3", "yellow", "黄色", ZHANG), ("YQ-4", "blue", "蓝色", wang)]):
+        alert = Alert(iid, level, label, f"事件{iid}")
+        with store.transaction() as db:
+            enqueue(db, f"{iid}:{level}:0:0:hook", iid, "hook", (who,),
+                    Rendered(f"【{label}预警】事件{iid}", "正文"), T0 + timedelta(seconds=5 * offset), alert,
+                    group_wait=wait)
+    clock.advance(timedelta(seconds=29))
+    assert outbox.deliver_due(clock.now) == 0  # the first is not due yet
+    clock.advance(timedelta(seconds=1))
+    assert outbox.deliver_due(clock.now) == 3  # the first's wait is the group's wait
+    assert http_server.wait_for(1, 5)
+    assert [r["json"]["title"] for r in http_server.requests] == ["【3起舆情预警】红色1起、黄色2起"]
+    body = http_server.requests[0]["json"]["message"]
+    assert body.index("事件YQ-2") < body.index("事件YQ-1")  # most severe first
+    statuses = dict((r["id"].split(":")[0], r["status"]) for r in store.query("SELECT id, status FROM outbox"))
+    assert statuses == {"YQ-1": "sent", "YQ-2": "sent", "YQ-3": "sent", "YQ-4": "pending"}  # other people
+    clock.advance(timedelta(seconds=15))
+    assert outbox.deliver_due(clock.now) == 1  # alone in its group: sent as it was
+    assert http_server.wait_for(2, 5)
+    assert http_server.requests[1]["json"]["title"] == "【蓝色预警】事件YQ-4"
