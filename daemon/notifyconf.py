@@ -20,14 +20,14 @@ from channels.model import Person
 from channels.templates import check_overrides
 from daemon.notifychannels import infer_address
 from daemon.notifyduty import DutyParser, hint
-from daemon.policy import NotifyConfig, Policy, Step
+from daemon.policy import NotifyConfig, Policy, Retry, Step
 from daemon.rota import coverage
 from rules.errors import ConfigError, Problem
 from rules.model import Level
 from rules.yamlsrc import Node, check_keys, load_file
 
 TOP_KEYS = ("channels", "people", "teams", "policies", "digest_at", "admin", "credentials", "templates", "rota",
-            "routes", "deadlines", "quiet_hours", "limits", "group_wait")
+            "routes", "deadlines", "quiet_hours", "limits", "group_wait", "retry")
 PERSON_KEYS = ("name", "role", "phone", "email")
 STEP_KEYS = ("notify", "via", "after", "unless", "repeat", "until", "deadline", "digest")
 __all__ = ["infer_address", "load_notify"]  # infer_address lives in daemon.notifychannels
@@ -66,6 +66,7 @@ def load_notify(path: Path, *, env: Mapping[str, str]) -> NotifyConfig:
     quiet = parser.quiet(top.get("quiet_hours"))
     limits = parser.limits(top.get("limits"), declared["channels"])
     group_wait = parser._duration(top.get("group_wait")) or timedelta(0)
+    retry = parser.retry(top.get("retry"))
     if parser.problems:  # a rota with a broken shift has gaps that are not worth a warning each
         raise ConfigError(parser.problems)
     warnings = [Problem(text, where, severity="warning") for rota in rotas.values() for where, text in coverage(rota)]
@@ -73,11 +74,22 @@ def load_notify(path: Path, *, env: Mapping[str, str]) -> NotifyConfig:
         channels=channels, directory=Directory(people, teams), policies=policies,
         digest_at=digest_at, admin_team=admin, templates=templates, rotas=rotas, routes=routes,
         deadlines=deadlines, quiet=quiet, sms_limit=limits, warnings=tuple(warnings), group_wait=group_wait,
+        retry=retry,
     )
 
 
 class _Parser(DutyParser):
     """Collects problems instead of stopping at the first, so ``yuqing check`` lists them all."""
+
+    def retry(self, node: Node | None) -> Retry:
+        default = Retry()
+        if node is None or node.is_null:
+            return default
+        self.problems.extend(check_keys(node, ("first", "max", "give_up"), "retry"))
+        fields = self._mapping(node, "retry")
+        return Retry(first=self._duration(fields.get("first")) or default.first,
+                     max=self._duration(fields.get("max")) or default.max,
+                     give_up=self._duration(fields.get("give_up")) or default.give_up)
 
     # -- people and teams
 

@@ -18,12 +18,15 @@ import structlog
 from channels.model import Alert, ChannelSpec, Notification, Outcome, Person, Result
 from daemon.alerts import alert_from_dict, alert_to_dict
 from daemon.clock import to_epoch
+from daemon.policy import Retry
 from daemon.store import Store, dumps, loads
 
 log = structlog.get_logger(__name__)
 
 Deliver = Callable[[ChannelSpec, Notification], Result]
 Render = Callable[[Alert, ChannelSpec], "Rendered"]
+# (transaction, notification id, failing channel, fallback channel, attempts, now)
+OnFallback = Callable[[sqlite3.Connection, str, str, str, int, datetime], object]
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,11 @@ def _people(recipients: tuple[Person, ...]) -> list[dict[str, str | None]]:
     return [{"key": p.key, "name": p.name, "role": p.role, "phone": p.phone, "email": p.email} for p in recipients]
 
 
-def backoff(attempts: int, rng: random.Random) -> timedelta:
-    """5 s, 10 s, 20 s … capped at 10 min, with ±20% jitter so retries of many items spread out."""
-    base = min(FIRST_RETRY * 2 ** min(max(0, attempts - 1), 16), MAX_RETRY)  # bounded: no overflow
+def backoff(attempts: int, rng: random.Random, retry: Retry | None = None) -> timedelta:
+    """5 s, 10 s, 20 s … capped at 10 min (notify.yaml ``retry``), with ±20% jitter so retries of many
+    items spread out."""
+    first, cap = (retry.first, retry.max) if retry else (FIRST_RETRY, MAX_RETRY)
+    base = min(first * 2 ** min(max(0, attempts - 1), 16), cap)  # bounded: no overflow
     jittered: timedelta = base * rng.uniform(0.8, 1.2)
     return jittered
 
@@ -80,12 +85,15 @@ class Pending:
 
 class Outbox:
     def __init__(self, store: Store, channels: dict[str, ChannelSpec], deliver: Deliver,
-                 rng: random.Random | None = None, render: Render | None = None) -> None:
+                 rng: random.Random | None = None, render: Render | None = None, retry: Retry | None = None,
+                 on_fallback: OnFallback | None = None) -> None:
         self.store = store
         self.channels = channels
         self.deliver = deliver
         self.rng = rng or random.Random()
         self.render = render  # needed only for falling back to another channel
+        self.retry = retry or Retry(FIRST_RETRY, MAX_RETRY, GIVE_UP_AFTER)
+        self.on_fallback = on_fallback  # tells the admin team, in the fallback's transaction
 
     def due(self, now: datetime, limit: int = 50) -> list[Pending]:
         rows = self.store.query(
@@ -135,8 +143,8 @@ class Outbox:
         attempts = item.attempts + 1
         status, next_at = "sent", None
         if result.outcome is Outcome.RETRY:
-            next_at = at + backoff(attempts, self.rng)
-            status = "pending" if to_epoch(next_at) - item.created_at < GIVE_UP_AFTER.total_seconds() else "failed"
+            next_at = at + backoff(attempts, self.rng, self.retry)
+            status = "pending" if to_epoch(next_at) - item.created_at < self.retry.give_up.total_seconds() else "failed"
         elif result.outcome is Outcome.PERMANENT:
             status = "failed"
         # People a per-recipient channel already reached are not sent to again on a retry.
@@ -168,6 +176,8 @@ class Outbox:
         if queued:
             log.error("notify.fallback", notification=item.notification.id, channel=spec.name,
                       fallback=target.name, attempts=attempts, recipients=[p.key for p in recipients])
+            if self.on_fallback is not None:
+                self.on_fallback(db, item.notification.id, spec.name, target.name, attempts, at)
 
 
 def combined(group: list[Pending], spec: ChannelSpec | None) -> Notification:

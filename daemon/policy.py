@@ -111,6 +111,16 @@ class SmsLimit:
 
 
 @dataclass(frozen=True)
+class Retry:
+    """The outbox's retry schedule (notify.yaml ``retry``): exponential from ``first`` up to ``max``, with
+    jitter, until a notification is ``give_up`` old."""
+
+    first: timedelta = timedelta(seconds=5)
+    max: timedelta = timedelta(minutes=10)
+    give_up: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
 class NotifyConfig:
     channels: dict[str, ChannelSpec]
     directory: Directory
@@ -127,6 +137,7 @@ class NotifyConfig:
     # Alertmanager's group_wait: first notifications of new incidents to the same people on the same
     # channel within this window go out as one. Red waits at most this long; 0 turns grouping off.
     group_wait: timedelta = timedelta(0)
+    retry: Retry = field(default_factory=Retry)
     warnings: tuple[Problem, ...] = ()  # shown by `yuqing check`; the file loads
 
     def members(self, teams: Iterable[str], at: datetime) -> tuple[Person, ...]:

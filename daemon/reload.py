@@ -29,7 +29,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from channels.model import ChannelSpec
-from daemon import outbox
+from daemon.admin import tell_admin
 from daemon.config import Config
 from daemon.policy import NotifyConfig
 from daemon.rulebook import Rulebook, build_rulebook
@@ -150,30 +150,18 @@ def build_checked(config: Config, analyzer: Analyzer, now: datetime) -> Outcome:
 
 
 def notify_admin(store: Store, notify: NotifyConfig, problems: Sequence[Problem], now: datetime) -> int:
-    """Queue one notification per channel to the admin team about a failed reload. The same problems
-    again queue nothing (idempotent by a digest of them). Returns how many were queued."""
-    if notify.admin_team is None:
-        log.warning("rules.admin_not_configured", hint="set `admin:` in notify.yaml to be told of failed reloads")
-        return 0
+    """Tell the admin team about a failed reload, once per distinct set of problems (the outbox id is a
+    digest of them). Returns how many notices were queued."""
     lines = sorted(str(p) for p in problems)
     digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
-    recipients = notify.directory.members((notify.admin_team,))
-    title = "【舆情哨兵】规则重载失败，仍在使用原规则"
-    queued = 0
+
+    def body(spec: ChannelSpec) -> str:
+        shown = lines[:1] if spec.address == "phone" else lines[:20]
+        more = f"\n……另有{len(lines) - len(shown)}个问题" if len(lines) > len(shown) else ""
+        return (f"规则文件修改后未能通过检查（共{len(lines)}个问题），新规则未启用，系统继续使用原规则。\n"
+                + "\n".join(shown) + more + "\n请修正后保存，或运行 yuqing check 查看详情。")
+
     with store.transaction() as db:
-        for spec in admin_channels(notify):
-            shown = lines[:1] if spec.address == "phone" else lines[:20]
-            more = f"\n……另有{len(lines) - len(shown)}个问题" if len(lines) > len(shown) else ""
-            body = (f"规则文件修改后未能通过检查（共{len(lines)}个问题），新规则未启用，系统继续使用原规则。\n"
-                    + "\n".join(shown) + more + "\n请修正后保存，或运行 yuqing check 查看详情。")
-            queued += outbox.enqueue(db, f"admin:rules:{digest}:{spec.name}", None, spec.name, recipients,
-                                     outbox.Rendered(title, body), now)
+        queued = tell_admin(db, notify, f"rules:{digest}", "【舆情哨兵】规则重载失败，仍在使用原规则", body, now)
     log.info("rules.admin_notified", team=notify.admin_team, queued=queued, failure=digest)
     return queued
-
-
-def admin_channels(notify: NotifyConfig) -> list[ChannelSpec]:
-    """Channels that reach a person (email, SMS) and the console; every channel when there is none."""
-    personal = [spec for spec in notify.channels.values()
-                if spec.address != "none" or spec.url.startswith("console://")]
-    return personal or list(notify.channels.values())

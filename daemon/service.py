@@ -19,6 +19,7 @@ import structlog
 from channels import local as local_channels
 from channels.delivery import deliver
 from daemon import ackpage, closure, incidents, paperwork, status
+from daemon.admin import fallback_notice
 from daemon.clock import Clock, SystemClock
 from daemon.config import Config
 from daemon.escalation import Escalation
@@ -76,7 +77,8 @@ class Service:
         stories.rebuild(store, self.clock.now())
         self.pipeline = Pipeline(store, analyzer, rulebook, escalation, self.clock, self.config.max_file_bytes,
                                  stories, tick=self._keepalive)
-        self.outbox = Outbox(store, notify.channels, with_report_parts(deliver), render=renderer)
+        self.outbox = Outbox(store, notify.channels, with_report_parts(deliver), render=renderer, retry=notify.retry,
+                             on_fallback=fallback_notice(notify))
         self.inboxes = [Inbox(spec) for spec in (*self.config.inboxes, *spool_specs(self.config))]
         for inbox in self.inboxes:
             inbox.prepare()

@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 import structlog
 
 from daemon import outbox
+from daemon.admin import admin_channels
 from daemon.clock import from_epoch, local, to_epoch
 from daemon.config import Config
 from daemon.durations import format_duration
 from daemon.policy import NotifyConfig
-from daemon.reload import admin_channels
 from daemon.status import last_by_feed, last_by_source
 from daemon.store import Store
 

@@ -129,8 +129,9 @@ def test_new_incidents_within_the_group_wait_go_out_as_one(tmp_path: Path, http_
     outbox = Outbox(store, {"hook": hook}, deliver, random.Random(5))
     wang = Person("wang", "王五", phone="13800000002")
     wait = timedelta(seconds=30)
-    for offset, (iid, level, label, who) in enumerate([("YQ-1", "yellow", "黄色", ZHANG), ("YQ-2", "red", "红色", ZHANG),
-                                                       ("YQ-3", "yellow", "黄色", ZHANG), ("YQ-4", "blue", "蓝色", wang)]):
+    arrivals = [("YQ-1", "yellow", "黄色", ZHANG), ("YQ-2", "red", "红色", ZHANG),
+                ("YQ-3", "yellow", "黄色", ZHANG), ("YQ-4", "blue", "蓝色", wang)]
+    for offset, (iid, level, label, who) in enumerate(arrivals):
         alert = Alert(iid, level, label, f"事件{iid}")
         with store.transaction() as db:
             enqueue(db, f"{iid}:{level}:0:0:hook", iid, "hook", (who,),
@@ -144,7 +145,7 @@ def test_new_incidents_within_the_group_wait_go_out_as_one(tmp_path: Path, http_
     assert [r["json"]["title"] for r in http_server.requests] == ["【3起舆情预警】红色1起、黄色2起"]
     body = http_server.requests[0]["json"]["message"]
     assert body.index("事件YQ-2") < body.index("事件YQ-1")  # most severe first
-    statuses = dict((r["id"].split(":")[0], r["status"]) for r in store.query("SELECT id, status FROM outbox"))
+    statuses = {r["id"].split(":")[0]: r["status"] for r in store.query("SELECT id, status FROM outbox")}
     assert statuses == {"YQ-1": "sent", "YQ-2": "sent", "YQ-3": "sent", "YQ-4": "pending"}  # other people
     clock.advance(timedelta(seconds=15))
     assert outbox.deliver_due(clock.now) == 1  # alone in its group: sent as it was

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from daemon.admin import admin_channels
 from daemon.config import Config, load_config
 from daemon.notifyconf import load_notify
-from daemon.reload import Debouncer, RulesWatcher, admin_channels, build_checked, notify_admin
+from daemon.reload import Debouncer, RulesWatcher, build_checked, notify_admin
 from daemon.rulebook import Rulebook, build_rulebook, new_analyzer
 from daemon.store import Store
 from rules.engine import Engine

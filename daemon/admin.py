@@ -1,0 +1,53 @@
+"""Telling the admin team (notify.yaml ``admin:``) about the service's own trouble: a rule file that does
+not load, a collector gone silent, a channel that keeps failing.
+
+Each notice is an outbox entry whose id says what it is about, so the same trouble found again (or
+after a restart) queues nothing new.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+
+from channels.model import ChannelSpec
+from daemon import outbox
+from daemon.policy import NotifyConfig
+
+log = structlog.get_logger(__name__)
+
+
+def admin_channels(notify: NotifyConfig) -> list[ChannelSpec]:
+    """Channels that reach a person (email, SMS) and the console; every channel when there is none."""
+    personal = [spec for spec in notify.channels.values()
+                if spec.address != "none" or spec.url.startswith("console://")]
+    return personal or list(notify.channels.values())
+
+
+def tell_admin(db: sqlite3.Connection, notify: NotifyConfig, key: str, title: str,
+               body: Callable[[ChannelSpec], str], now: datetime) -> int:
+    """Queue one notice per admin channel, inside the caller's transaction. Returns how many were new."""
+    if notify.admin_team is None:
+        log.warning("admin.not_configured", about=key, hint="set `admin:` in notify.yaml to be told")
+        return 0
+    recipients = notify.members((notify.admin_team,), now)
+    return sum(outbox.enqueue(db, f"admin:{key}:{spec.name}", None, spec.name, recipients,
+                              outbox.Rendered(title, body(spec)), now)
+               for spec in admin_channels(notify))
+
+
+def fallback_notice(notify: NotifyConfig) -> Callable[[sqlite3.Connection, str, str, str, int, datetime], int]:
+    """For the outbox: a channel kept failing and a notification went out on the fallback channel."""
+    def notice(db: sqlite3.Connection, notification_id: str, channel: str, fallback: str, attempts: int,
+               now: datetime) -> int:
+        def body(_spec: ChannelSpec) -> str:
+            return (f"通知渠道「{channel}」连续{attempts}次发送失败，已改用「{fallback}」发送（通知编号 "
+                    f"{notification_id}）。请检查该渠道的配置与网络，运行 yuqing status 查看最近的错误。")
+
+        return tell_admin(db, notify, f"fallback:{channel}:{notification_id}",
+                          f"【舆情哨兵】通知渠道{channel}发送失败", body, now)
+
+    return notice
