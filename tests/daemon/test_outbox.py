@@ -151,3 +151,45 @@ def test_new_incidents_within_the_group_wait_go_out_as_one(tmp_path: Path, http_
     assert outbox.deliver_due(clock.now) == 1  # alone in its group: sent as it was
     assert http_server.wait_for(2, 5)
     assert http_server.requests[1]["json"]["title"] == "【蓝色预警】事件YQ-4"
+
+
+def test_an_smtp_server_that_refuses_then_accepts_gets_the_mail_once(tmp_path: Path) -> None:
+    from email import message_from_bytes
+    from email.header import decode_header, make_header
+    from typing import Any
+
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import free_port
+
+    class Flaky:
+        def __init__(self) -> None:
+            self.refused = 0
+            self.subjects: list[str] = []
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            if self.refused < 2:
+                self.refused += 1
+                return "451 4.3.0 try again later"
+            self.subjects.append(str(make_header(decode_header(message_from_bytes(envelope.content)["Subject"]))))
+            return "250 OK"
+
+    flaky, port = Flaky(), free_port()
+    controller = Controller(flaky, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        store = Store(tmp_path / "s.db")
+        clock = FakeClock(T0)
+        email = ChannelSpec("email", f"mailto://127.0.0.1:{port}?from=alerts@example.gov.cn&mode=insecure", "email")
+        outbox = Outbox(store, {"email": email}, deliver, random.Random(6))
+        queue_one(store, "email")
+        for _ in range(3):
+            outbox.deliver_due(clock.now)
+            clock.advance(timedelta(seconds=30))
+        assert flaky.refused == 2
+        assert flaky.subjects == ["【红色预警】燃气爆炸"]
+        assert [r["outcome"] for r in store.query("SELECT outcome FROM deliveries ORDER BY id")] == [
+            "retry", "retry", "ok"]
+        assert outbox.deliver_due(clock.now) == 0
+    finally:
+        controller.stop()
