@@ -117,8 +117,12 @@ class Report:
 
 def build_report(store: Store, period: Period, now: datetime, notify: NotifyConfig | None = None) -> Report:
     start, end = to_epoch(period.start), to_epoch(period.end)
+    # News in the period: an event (opened, raised, acknowledged …), a new incident or a new message.
     ids = [r["incident_id"] for r in store.query(
-        "SELECT DISTINCT incident_id FROM incident_events WHERE at >= ? AND at < ?", (start, end))]
+        "SELECT incident_id FROM incident_events WHERE at >= ? AND at < ?"
+        " UNION SELECT id FROM incidents WHERE opened_at >= ? AND opened_at < ?"
+        " UNION SELECT incident_id FROM messages WHERE incident_id IS NOT NULL AND received_at >= ? AND received_at < ?"
+        " ORDER BY 1", (start, end, start, end, start, end))]
     regions = _regions(store, ids)
     lines = sorted((line_for(store_incident, regions) for store_incident in _incidents(store, ids)),
                    key=_seriousness)
