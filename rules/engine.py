@@ -7,8 +7,8 @@ How the rules are laid out on the engine, and why (numbers in FIELD-GUIDE §1):
 - A message is a *fact*, asserted then retracted, so that every matching rule fires (an event would
   fire one). Every condition starts with ``t == "msg"``: the engine re-asserts its session state after
   each action, and a condition that state could satisfy would loop forever.
-- Rules are sharded into rulesets of at most 64: a fact satisfying more than 64 rules of one ruleset
-  fails with error 303 and fires none.
+- Rules are sharded into rulesets of 16 (at most 64: a fact satisfying more than 64 rules of one ruleset
+  fails with error 303 and fires none).
 - Keywords reach the fact as *term groups*, not words. Every distinct word set a rule asks about
   (an ``all`` term, the union of its ``any`` terms, the union of its ``none`` terms) gets an index, and
   the fact carries the indices of the groups present in a list ``k`` (plus a sentinel, because
@@ -75,7 +75,10 @@ Computed = Callable[[Analysis, Sequence[ActivePeriod]], bool]
 
 log = structlog.get_logger(__name__)
 
-SHARD_SIZE = 64  # durable_rules MAX_STACK_SIZE: more simultaneous matches in one ruleset fail (303)
+# At most 64: more simultaneous matches in one ruleset fail (durable_rules MAX_STACK_SIZE, error 303).
+# Smaller is faster, since an assert costs more the more rules its ruleset holds and shards without a
+# candidate rule are skipped: at 1,000 rules × 50,000 keywords, 16 took 0.77 ms a message, 64 took 1.0 ms.
+SHARD_SIZE = 16
 SENTINEL = -1  # always in the fact's group list, so that "no group g" can be written as allItems(!= g)
 SID = "0"  # the one session every fact goes to (each extra sid costs memory per rule)
 
