@@ -80,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from daemon.rulebook import build_rulebook, new_analyzer
-    from rules.loader import check_periods, check_teams
+    from rules.crosscheck import check_periods, check_teams
     from rules.ruletests import format_table, run_rule_tests
 
     path = config_path(args.config)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
@@ -471,26 +471,3 @@ def _field_location(fields: dict[str, Node], dotted: str | None) -> Location | N
     node = fields.get(head)
     inner = node.mapping().get(rest) if node and rest and node.is_mapping else None
     return (inner or node).location if node else None
-
-
-# ---------------------------------------------------------------- cross-file checks
-
-
-def check_teams(ruleset: RuleSet, teams: Collection[str]) -> list[Problem]:
-    """Every ``notify`` team must be a team of notify.yaml: a misspelt one would notify nobody."""
-    problems = []
-    for rule in ruleset.rules:
-        for index, team in enumerate(rule.notify):
-            if team not in teams:
-                where = rule.notify_at[index] if index < len(rule.notify_at) else rule.location
-                problems.append(Problem(f'unknown team "{team}" in notify of rule {rule.id}'
-                                        f"{did_you_mean(team, teams)}", where))
-    return problems
-
-
-def check_periods(ruleset: RuleSet, names: Collection[str]) -> list[Problem]:
-    """Every period a rule names must be in periods.yaml: an unknown one is never in force."""
-    return [
-        Problem(f'unknown period "{name}" in rule {rule.id}{did_you_mean(name, names)}', rule.location)
-        for rule in ruleset.rules for name in sorted(rule.when.period or ()) if name not in names
-    ]

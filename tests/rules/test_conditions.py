@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from rules.crosscheck import check_periods, check_teams
 from rules.errors import ConfigError
 from rules.evaluate import condition_failures, gap, matches, near_misses
-from rules.loader import check_periods, check_teams, load_rules
+from rules.loader import load_rules
 from rules.model import ActivePeriod, Analysis, Author, Condition, KeywordHit, Message, Near, Rule, Spread
 from tests.rules.conftest import rule, term
 
