@@ -29,6 +29,7 @@ How the rules are laid out on the engine, and why (numbers in FIELD-GUIDE §1):
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -38,7 +39,6 @@ from typing import Any
 import durable_rules_engine as dre
 import structlog
 from durable import engine as durable
-from durable.engine import MessageNotHandledException
 
 from rules.evaluate import (
     account_holds,
@@ -80,6 +80,7 @@ log = structlog.get_logger(__name__)
 # candidate rule are skipped: at 1,000 rules × 50,000 keywords, 16 took 0.77 ms a message, 64 took 1.0 ms.
 SHARD_SIZE = 16
 SENTINEL = -1  # always in the fact's group list, so that "no group g" can be written as allItems(!= g)
+_ACTION = re.compile(r'\s*\{\s*"r(\d+)"')  # the fired rule's name opens the action message
 SID = "0"  # the one session every fact goes to (each extra sid costs memory per rule)
 
 _OPS = {">=": "$gte", "<=": "$lte", ">": "$gt", "<": "$lt", "!=": "$neq"}
@@ -112,9 +113,13 @@ class Engine:
         self._facts = itertools.count(1)
         self._closed = False
         self._names: list[str] = []
+        self._handles: dict[str, int] = {}
         self._stateful: set[str] = set()  # shards where a rule fired, so the session state exists
         self._needs: list[frozenset[int]] = []  # per rule: the groups it cannot match without
-        self._shard_needs: list[tuple[frozenset[int], ...]] = []
+        self._wanted = [frozenset().union(*(t.words for t in (*r.when.all, *r.when.any))) for r in self._rules]
+        self._shard_of: list[int] = []  # per rule: its shard
+        self._needers: dict[int, list[int]] = {}  # group → the rules that need it
+        self._always: set[int] = set()  # shards with a rule that needs no group
         self._uses: list[frozenset[int]] = []  # per rule: every group its condition mentions
         self._shard_uses: list[frozenset[int]] = []
         definitions = [self._rule_definition(rule) for rule in self._rules]
@@ -122,6 +127,11 @@ class Engine:
             for word in word_set:
                 self._word_groups.setdefault(word, []).append(group)
         self._register(definitions)
+        for index, needs in enumerate(self._needs):
+            for group in needs:
+                self._needers.setdefault(group, []).append(index)
+            if not needs:
+                self._always.add(self._shard_of[index])
         log.info("engine.compiled", version=ruleset.version, rules=len(self._rules), shards=len(self._names),
                  groups=len(self._groups))
 
@@ -188,7 +198,8 @@ class Engine:
                 }
                 _host.register_rulesets({name: rules})
                 self._names.append(name)
-                self._shard_needs.append(tuple(set(self._needs[start:start + SHARD_SIZE])))
+                self._handles[name] = _host._ruleset_directory[name]._handle
+                self._shard_of += [shard] * (min(start + SHARD_SIZE, len(definitions)) - start)
                 self._shard_uses.append(frozenset().union(*self._uses[start:start + SHARD_SIZE]))
         except Exception as exc:
             self.close()
@@ -220,7 +231,7 @@ class Engine:
             period = period or raised_by
             matches.append(RuleMatch(rule.id, rule.title, rule.category, rule.level, level, rule.notify,
                                      rule.location))
-            reasons += [*_explain(rule, analysis, spread), *period_reasons]
+            reasons += [*_explain(rule, self._wanted[index], analysis, spread), *period_reasons]
         level = max((m.level for m in matches), default=Level.NONE)
         return Verdict(level, tuple(matches), period, tuple(reasons))
 
@@ -237,20 +248,29 @@ class Engine:
                 raise RuntimeError("engine is closed")
             fact["id"] = f"f{next(self._facts)}"  # a fact asserted twice would be rejected
             self._fired.clear()
-            for name, needs, uses in zip(self._names, self._shard_needs, self._shard_uses, strict=True):
-                # A shard none of whose rules has its required groups present cannot match: skip the
-                # assert (most of the cost of a message with a large rule set). The fact carries only the
-                # groups the shard's rules mention: the engine's cost grows with the list's length.
-                if not any(need <= groups for need in needs):
-                    continue
+            # A shard none of whose rules has its required groups present cannot match: it is not asserted
+            # (most of the cost of a message with a large rule set). The fact carries only the groups the
+            # shard's rules mention: the engine's cost grows with the list's length.
+            for shard in self._candidate_shards(groups):
+                name, uses = self._names[shard], self._shard_uses[shard]
                 fact["k"] = [SENTINEL, *sorted(groups & uses)]
-                try:
-                    _host.assert_fact(name, fact)
-                except MessageNotHandledException:
+                handle = self._handles[name]
+                text = json.dumps(fact, ensure_ascii=False)
+                if not _assert(handle, text, self._fired):
                     continue  # no rule of this shard matched; nothing was stored
                 self._stateful.add(name)
-                _host.retract_fact(name, fact)
+                _retract(handle, text)
             return sorted(self._fired)
+
+    def _candidate_shards(self, groups: set[int]) -> list[int]:
+        """Shards with a rule whose required groups are all present, in order."""
+        present: dict[int, int] = {}
+        for group in groups:
+            for index in self._needers.get(group, ()):
+                present[index] = present.get(index, 0) + 1
+        shards = set(self._always)
+        shards.update(self._shard_of[i] for i, n in present.items() if n == len(self._needs[i]))
+        return sorted(shards)
 
     # ------------------------------------------------------------ close
 
@@ -267,6 +287,33 @@ class Engine:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _assert(handle: int, fact: str, fired: list[int]) -> bool:
+    """Assert ``fact`` and note every rule that fired, straight on the C engine.
+
+    ``durable.engine.Host.assert_fact`` does the same through a Closure, a JSON round trip of the session
+    state and a Python callback per fired rule; our actions only record the rule, so this loop skips that
+    (it is what keeps a message that matches many rules cheap). False when no rule matched."""
+    code, state = dre.assert_fact(handle, fact)
+    if code == 1:  # not handled: nothing stored
+        return False
+    if code not in (0, 3):
+        raise RuntimeError(f"durable_rules assert_fact returned {code}")
+    result = dre.start_action_for_state(handle, state)
+    message = result[1] if result else None
+    while message:
+        fired.append(int(_ACTION.match(message).group(1)))  # type: ignore[union-attr]
+        message = dre.complete_and_start_action(handle, state)
+    return True
+
+
+def _retract(handle: int, fact: str) -> None:
+    code, state = dre.retract_fact(handle, fact)
+    if code == 0:
+        result = dre.start_action_for_state(handle, state)
+        while result and dre.complete_and_start_action(handle, state):
+            pass
 
 
 def _release(name: str, stateful: bool) -> None:
@@ -295,9 +342,8 @@ def _comparison(comparison: Comparison) -> dict[str, Any]:
     return {_OPS[comparison.op]: {comparison.field: value}}
 
 
-def _explain(rule: Rule, analysis: Analysis, spread: Spread) -> list[str]:
-    """Why a matching rule matched, for IT staff: the keywords, the source, the spread."""
-    wanted = frozenset().union(*(term.words for term in (*rule.when.all, *rule.when.any)))
+def _explain(rule: Rule, wanted: frozenset[str], analysis: Analysis, spread: Spread) -> list[str]:
+    """Why a matching rule matched, for IT staff: the keywords (of ``wanted``), the source, the spread."""
     hits = sorted((h for h in analysis.hits if h.word in wanted), key=lambda h: (h.positions[:1], h.word))
     keywords = ", ".join(h.word for h in hits) if hits else "(none required)"
     lines = [f"rule {rule.id}: keywords {keywords}"]
