@@ -61,6 +61,7 @@ from rules.model import (
     Analysis,
     Comparison,
     Condition,
+    KeywordHit,
     Level,
     Near,
     Rule,
@@ -219,6 +220,7 @@ class Engine:
                  at: datetime) -> Verdict:
         """The verdict of the live rules on one message: level, matches in rule order, reasons."""
         hits = self._matching(analysis, spread, periods)
+        by_word = {h.word: h for h in analysis.hits} if hits else {}
         matches: list[RuleMatch] = []
         reasons: list[str] = []
         period: str | None = None
@@ -231,7 +233,8 @@ class Engine:
             period = period or raised_by
             matches.append(RuleMatch(rule.id, rule.title, rule.category, rule.level, level, rule.notify,
                                      rule.location))
-            reasons += [*_explain(rule, self._wanted[index], analysis, spread), *period_reasons]
+            found = [by_word[w] for w in self._wanted[index] & by_word.keys()]
+            reasons += [*_explain(rule, found, analysis, spread), *period_reasons]
         level = max((m.level for m in matches), default=Level.NONE)
         return Verdict(level, tuple(matches), period, tuple(reasons))
 
@@ -251,11 +254,11 @@ class Engine:
             # A shard none of whose rules has its required groups present cannot match: it is not asserted
             # (most of the cost of a message with a large rule set). The fact carries only the groups the
             # shard's rules mention: the engine's cost grows with the list's length.
+            head = json.dumps(fact, ensure_ascii=False)[:-1]  # encoded once; only "k" differs per shard
             for shard in self._candidate_shards(groups):
                 name, uses = self._names[shard], self._shard_uses[shard]
-                fact["k"] = [SENTINEL, *sorted(groups & uses)]
                 handle = self._handles[name]
-                text = json.dumps(fact, ensure_ascii=False)
+                text = f'{head}, "k": [{SENTINEL}{"".join(f", {g}" for g in sorted(groups & uses))}]}}'
                 if not _assert(handle, text, self._fired):
                     continue  # no rule of this shard matched; nothing was stored
                 self._stateful.add(name)
@@ -342,9 +345,9 @@ def _comparison(comparison: Comparison) -> dict[str, Any]:
     return {_OPS[comparison.op]: {comparison.field: value}}
 
 
-def _explain(rule: Rule, wanted: frozenset[str], analysis: Analysis, spread: Spread) -> list[str]:
-    """Why a matching rule matched, for IT staff: the keywords (of ``wanted``), the source, the spread."""
-    hits = sorted((h for h in analysis.hits if h.word in wanted), key=lambda h: (h.positions[:1], h.word))
+def _explain(rule: Rule, found: list[KeywordHit], analysis: Analysis, spread: Spread) -> list[str]:
+    """Why a matching rule matched, for IT staff: the keywords it found, the source, the spread."""
+    hits = sorted(found, key=lambda h: (h.positions[:1], h.word))
     keywords = ", ".join(h.word for h in hits) if hits else "(none required)"
     lines = [f"rule {rule.id}: keywords {keywords}"]
     if rule.when.sources:
