@@ -5,7 +5,11 @@ How the rules are laid out on the engine, and why (numbers in FIELD-GUIDE §1):
 - One module-level ``QuietHost`` without background threads and one module-level lock around every
   engine call: the C extension has no locks of its own and loses actions under threads.
 - A message is a *fact*, asserted then retracted, so that every matching rule fires (an event would
-  fire one). Every condition starts with ``t == "msg"``: the engine re-asserts its session state after
+  fire one). Asserting goes straight to the C engine (``_assert``): the host's Python layer would build a
+  Closure and round-trip the session state through JSON for every rule that fires, which cost more than
+  the matching itself; our actions only record which rule fired.
+- A shard is asserted only when one of its rules has every keyword group it requires present (an index
+  from group to rules), and its fact lists only the groups its rules mention. Every condition starts with ``t == "msg"``: the engine re-asserts its session state after
   each action, and a condition that state could satisfy would loop forever.
 - Rules are sharded into rulesets of 16 (at most 64: a fact satisfying more than 64 rules of one ruleset
   fails with error 303 and fires none).
