@@ -9,8 +9,9 @@ How the rules are laid out on the engine, and why (numbers in FIELD-GUIDE §1):
   Closure and round-trip the session state through JSON for every rule that fires, which cost more than
   the matching itself; our actions only record which rule fired.
 - A shard is asserted only when one of its rules has every keyword group it requires present (an index
-  from group to rules), and its fact lists only the groups its rules mention. Every condition starts with ``t == "msg"``: the engine re-asserts its session state after
-  each action, and a condition that state could satisfy would loop forever.
+  from group to rules), and its fact lists only the groups its rules mention.
+- Every condition starts with ``t == "msg"``: the engine re-asserts its session state after each action
+  of the host's own path, and a condition that state could satisfy would loop forever.
 - Rules are sharded into rulesets of 16 (at most 64: a fact satisfying more than 64 rules of one ruleset
   fails with error 303 and fires none).
 - Keywords reach the fact as *term groups*, not words. Every distinct word set a rule asks about
