@@ -7,6 +7,7 @@ The rule model (``Rule``, ``Condition`` …) is separate from YAML parsing (``ru
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -105,8 +106,9 @@ class Analysis:
     message: Message
     hits: tuple[KeywordHit, ...] = ()
 
-    @property
+    @functools.cached_property
     def words(self) -> frozenset[str]:
+        # Cached in the instance's __dict__ (frozen dataclasses allow it): the engine asks several times.
         return frozenset(h.word for h in self.hits)
 
 
