@@ -40,6 +40,8 @@ from daemon.stories import Stories
 
 log = structlog.get_logger(__name__)
 
+TIMER_POLL = 1.0  # seconds: timers fire within this of due, even while a backlog is worked off
+
 
 class Service:
     def __init__(self, config: Config, *, clock: Clock | None = None, once: bool = False) -> None:
@@ -51,7 +53,8 @@ class Service:
         self.delivery_wakeup = threading.Event()
         self.notifier = SystemdNotifier()
         self.rescan_seconds = config.rescan_every.total_seconds()
-        self.last_ping = time.monotonic()
+        self.last_ping = self.last_timers = time.monotonic()
+        self.escalation: Escalation | None = None  # set once the rules and policies are loaded
 
     def run(self) -> int:
         started = time.monotonic()
@@ -69,6 +72,7 @@ class Service:
         renderer = ackpage.with_ack_links(ChannelRenderer(notify.templates), ackpage.links_for(self.config),
                                           self.clock)
         escalation = Escalation(notify, renderer)
+        self.escalation = escalation
         self.renderer = renderer
         with store.transaction() as db:
             escalation.schedule_digest(db, self.clock.now())
@@ -184,10 +188,17 @@ class Service:
             self._handle(inbox, path)
 
     def _keepalive(self) -> None:
+        """Between files and records: ping systemd's watchdog, and fire due timers at least every second,
+        so a red escalation never waits behind a long backlog."""
+        now = time.monotonic()
         interval = self.notifier.watchdog_interval
-        if interval is not None and time.monotonic() - self.last_ping >= interval:
+        if interval is not None and now - self.last_ping >= interval:
             self.notifier.ping()
-            self.last_ping = time.monotonic()
+            self.last_ping = now
+        if self.escalation is not None and now - self.last_timers >= TIMER_POLL:
+            self.last_timers = now
+            if self.escalation.fire_due(self.store, self.clock.now()):
+                self.delivery_wakeup.set()
 
     def _handle(self, inbox: Inbox, path: Path) -> None:
         self._keepalive()
