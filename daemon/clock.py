@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -45,7 +44,3 @@ def from_epoch(seconds: float) -> datetime:
 def local(at: datetime) -> datetime:
     """Asia/Shanghai, the time shown to people."""
     return at.astimezone(SHANGHAI)
-
-
-def monotonic() -> float:
-    return time.monotonic()
