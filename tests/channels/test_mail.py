@@ -20,7 +20,8 @@ from aiosmtpd.controller import Controller
 from channels.delivery import deliver
 from channels.model import Alert, ChannelSpec, Notification, Outcome, Person
 from channels.templates import Renderer
-from tests.channels.conftest import Mailbox, free_port
+from tests.channels.conftest import Mailbox
+from tests.conftest import free_port
 
 ZHANG = Person("zhang", "张三", email="zhang@example.gov.cn")
 LI = Person("li", "李四", email="li@example.gov.cn")

@@ -81,6 +81,19 @@ class Daemon:
         return self.proc is not None and self.proc.poll() is None
 
 
+def county(root: Path, rules: str, notify: str, *, source: str | None = "grid", extra: str = "") -> Path:
+    """A county set up the way the e2e tests need it: ``rules/county.yaml``, ``notify.yaml`` and a
+    ``config.yaml`` with one inbox under ``./var`` (messages default to ``source``). Returns the config."""
+    (root / "rules").mkdir(parents=True, exist_ok=True)
+    (root / "rules" / "county.yaml").write_text(rules, encoding="utf-8")
+    (root / "notify.yaml").write_text(notify, encoding="utf-8")
+    inbox = "{path: ./var/inbox" + (f", source: {source}" if source else "") + "}"
+    (root / "config.yaml").write_text(f"state_dir: ./var\ninbox: [{inbox}]\nrules: ./rules\nnotify: ./notify.yaml\n"
+                                      + extra, encoding="utf-8")
+    (root / "var" / "inbox").mkdir(parents=True, exist_ok=True)
+    return root / "config.yaml"
+
+
 def drop(inbox: Path, name: str, payload: Any) -> Path:
     """Publish a message file the way collectors must: write a temp name, then rename."""
     text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)

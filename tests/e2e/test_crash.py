@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.e2e.harness import ROOT, Daemon, wait_until
+from tests.e2e.harness import ROOT, Daemon, county, wait_until
 
 FILES = 2000
 KILLS = 20
@@ -31,19 +31,13 @@ rules:
 
 
 def write_config(root: Path) -> Path:
-    (root / "rules").mkdir()
-    (root / "rules" / "r.yaml").write_text(RULES, encoding="utf-8")
-    (root / "notify.yaml").write_text(textwrap.dedent("""\
+    return county(root, RULES, textwrap.dedent("""\
         channels: {local: "jsonl://./var/notifications.jsonl"}
         people: {zhang: {name: 张三, role: 值班员, phone: "13800000001"}}
         teams: {值班: [zhang]}
         policies:
           yellow: [{notify: [值班], via: [local]}]
-        """), encoding="utf-8")
-    (root / "config.yaml").write_text("state_dir: ./var\ninbox: [{path: ./var/inbox, source: grid}]\n"
-                                      "rules: ./rules\nnotify: ./notify.yaml\n", encoding="utf-8")
-    (root / "var" / "inbox").mkdir(parents=True)
-    return root / "config.yaml"
+        """))
 
 
 def payload(i: int) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import HttpSink, SmtpSink
-from tests.e2e.harness import Daemon, drop, wait_until, yuqing
+from tests.e2e.harness import Daemon, county, drop, wait_until, yuqing
 
 RULES = """\
 keywords:
@@ -43,9 +43,7 @@ rules:
 
 
 def write_config(root: Path, smtp: SmtpSink, http: HttpSink) -> Path:
-    (root / "rules").mkdir()
-    (root / "rules" / "county.yaml").write_text(RULES, encoding="utf-8")
-    (root / "notify.yaml").write_text(textwrap.dedent(f"""\
+    return county(root, RULES, textwrap.dedent(f"""\
         channels:
           email: "mailto://{smtp.host}:{smtp.port}?from=alerts@example.gov.cn&mode=insecure"
           hook: "json://{http.url}/hook"
@@ -62,15 +60,7 @@ def write_config(root: Path, smtp: SmtpSink, http: HttpSink) -> Path:
             - {{notify: [值班], via: [hook, local]}}
           blue:
             - {{digest: daily, notify: [值班], via: [email]}}
-        """), encoding="utf-8")
-    (root / "config.yaml").write_text(textwrap.dedent("""\
-        state_dir: ./var
-        inbox: [{path: ./var/inbox, source: grid}]
-        rules: ./rules
-        notify: ./notify.yaml
-        """), encoding="utf-8")
-    (root / "var" / "inbox").mkdir(parents=True)
-    return root / "config.yaml"
+        """))
 
 
 RED = {"id": "weibo-1", "source": "weibo", "title": "城东燃气爆炸",

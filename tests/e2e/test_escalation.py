@@ -9,7 +9,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from tests.e2e.harness import Daemon, drop, wait_until, yuqing
+from tests.e2e.harness import Daemon, county, drop, wait_until, yuqing
 
 RULES = """\
 rules:
@@ -22,19 +22,13 @@ rules:
 
 
 def write_config(root: Path, steps: str) -> Path:
-    (root / "rules").mkdir()
-    (root / "rules" / "r.yaml").write_text(RULES, encoding="utf-8")
-    (root / "notify.yaml").write_text(textwrap.dedent("""\
+    return county(root, RULES, textwrap.dedent("""\
         channels: {local: "jsonl://./var/notifications.jsonl"}
         people: {zhang: {name: 张三, phone: "13800000001"}, zhao: {name: 赵六, phone: "13800000004"}}
         teams: {值班: [zhang], 领导小组: [zhao]}
         policies:
           red:
-        """) + textwrap.indent(textwrap.dedent(steps), "    "), encoding="utf-8")
-    (root / "config.yaml").write_text("state_dir: ./var\ninbox: [{path: ./var/inbox, source: weibo}]\n"
-                                      "rules: ./rules\nnotify: ./notify.yaml\n", encoding="utf-8")
-    (root / "var" / "inbox").mkdir(parents=True)
-    return root / "config.yaml"
+        """) + textwrap.indent(textwrap.dedent(steps), "    "), source="weibo")
 
 
 def titles(root: Path) -> list[str]:

@@ -9,7 +9,7 @@ import sqlite3
 import textwrap
 from pathlib import Path
 
-from tests.e2e.harness import Daemon, drop, wait_until, yuqing
+from tests.e2e.harness import Daemon, county, drop, wait_until, yuqing
 
 RULES = """\
 keywords:
@@ -36,11 +36,9 @@ rules:
 ORIGINAL = "河湾村拆迁户今天上午在村委会门口聚集，要求发放拖欠的补偿款，现场有二十多人"
 
 
-def county(root: Path) -> Path:
-    (root / "rules").mkdir()
-    (root / "rules" / "county.yaml").write_text(RULES, encoding="utf-8")
+def write_county(root: Path) -> Path:
     (root / "dict.txt").write_text("河湾村 ns\n桃源镇 ns\n", encoding="utf-8")
-    (root / "notify.yaml").write_text(textwrap.dedent("""\
+    return county(root, RULES, textwrap.dedent("""\
         channels: {local: "jsonl://./var/sent.jsonl"}
         people: {liu: {name: 刘建国, role: 值班员}}
         teams: {值班: [liu]}
@@ -48,12 +46,7 @@ def county(root: Path) -> Path:
           red: [{notify: [值班], via: [local]}]
           yellow: [{notify: [值班], via: [local]}]
           blue: [{notify: [值班], via: [local]}]
-        """), encoding="utf-8")
-    (root / "config.yaml").write_text(
-        "state_dir: ./var\ninbox: [{path: ./var/inbox}]\nrules: ./rules\nnotify: ./notify.yaml\n"
-        "dictionary: ./dict.txt\n", encoding="utf-8")
-    (root / "var" / "inbox").mkdir(parents=True)
-    return root / "config.yaml"
+        """), source=None, extra="dictionary: ./dict.txt\n")
 
 
 def sent(root: Path) -> list[str]:
@@ -62,7 +55,7 @@ def sent(root: Path) -> list[str]:
 
 
 def test_a_story_rises_blue_yellow_red_once_each_and_comes_back_after_resolution(tmp_path: Path) -> None:
-    config = county(tmp_path)
+    config = write_county(tmp_path)
     inbox = tmp_path / "var" / "inbox"
     daemon = Daemon(config).start()
     try:
@@ -110,7 +103,7 @@ def test_a_story_rises_blue_yellow_red_once_each_and_comes_back_after_resolution
 
 
 def test_merge_and_split_correct_the_clustering(tmp_path: Path) -> None:
-    config = county(tmp_path)
+    config = write_county(tmp_path)
     inbox = tmp_path / "var" / "inbox"
     daemon = Daemon(config).start()
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 from tests.conftest import SmtpSink, free_port
-from tests.e2e.harness import Daemon, drop, wait_until
+from tests.e2e.harness import Daemon, county, drop, wait_until
 
 RULES = """\
 rules:
@@ -24,9 +24,7 @@ rules:
 
 def test_a_notification_survives_sigkill_during_an_smtp_outage(tmp_path: Path) -> None:
     port = free_port()  # nobody listens yet: the mail server is down
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "r.yaml").write_text(RULES, encoding="utf-8")
-    (tmp_path / "notify.yaml").write_text(textwrap.dedent(f"""\
+    config = county(tmp_path, RULES, textwrap.dedent(f"""\
         channels:
           email: "mailto://127.0.0.1:{port}?from=alerts@example.gov.cn&mode=insecure"
         people: {{zhang: {{name: 张三, email: zhang@example.gov.cn}}}}
@@ -34,12 +32,8 @@ def test_a_notification_survives_sigkill_during_an_smtp_outage(tmp_path: Path) -
         retry: {{first: 1s, max: 2s}}
         policies:
           red: [{{notify: [值班], via: [email]}}]
-        """), encoding="utf-8")
-    (tmp_path / "config.yaml").write_text("state_dir: ./var\ninbox: [{path: ./var/inbox, source: weibo}]\n"
-                                          "rules: ./rules\nnotify: ./notify.yaml\n", encoding="utf-8")
+        """), source="weibo")
     inbox = tmp_path / "var" / "inbox"
-    inbox.mkdir(parents=True)
-    config = tmp_path / "config.yaml"
 
     first = Daemon(config).start()
     try:
