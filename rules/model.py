@@ -11,6 +11,7 @@ import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 
 class Level(enum.IntEnum):
@@ -93,9 +94,11 @@ def content_hash(source: str, title: str, text: str) -> str:
 # ---------------------------------------------------------------- analysis
 
 
-@dataclass(frozen=True)
-class KeywordHit:
-    """A rule keyword found as a whole word, with character offsets into ``Message.body``."""
+class KeywordHit(NamedTuple):
+    """A rule keyword found as a whole word, with character offsets into ``Message.body``.
+
+    A named tuple rather than a frozen dataclass: a message has a dozen of them, and a tuple is made
+    several times faster (it is just as immutable)."""
 
     word: str
     positions: tuple[int, ...]

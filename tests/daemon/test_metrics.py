@@ -17,6 +17,7 @@ from daemon.metrics import CONTENT_TYPE, MetricsEndpoint, render
 from daemon.source_watch import check, silences
 from daemon.status import gather, record_reload_failure, record_rules
 from daemon.store import Store
+from rules.text import available_backend
 from tests.conftest import free_port
 from tests.daemon.seed_reports import DAY, message, notify_config, seed
 
@@ -92,6 +93,7 @@ def test_status_reports_backlog_sources_incidents_timers_outbox_and_rules(tmp_pa
     assert (status["outbox_pending"], status["outbox_failed"]) == (1, 0)
     assert (status["rules_version"], status["rules"]) == ("abc123", 7)
     assert status["rules_loaded_at"] == "2026-11-23T00:00:00+08:00"
+    assert status["tokenizer"] == available_backend()
 
 
 def test_a_silent_source_raises_exactly_one_admin_alert(tmp_path: Path) -> None:

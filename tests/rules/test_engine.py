@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules import engine as engine_module
+from rules import layout as layout_module
 from rules.engine import Engine
 from rules.evaluate import grade, is_live, matches
 from rules.model import (
@@ -242,7 +243,7 @@ def test_a_large_rule_set_agrees_across_shards() -> None:
     vocabulary = [f"词{i}" for i in range(30)]
     rules = random_rules(rng, 230, vocabulary)
     with Engine(RuleSet(rules)) as engine:
-        assert len(engine._names) == -(-230 // engine_module.SHARD_SIZE)
+        assert len(engine._names) == -(-230 // layout_module.SHARD_SIZE)
         for _ in range(400):
             found = analysis(rng.sample(vocabulary, rng.randint(0, 12)), rng.choice(SOURCES))
             agree(engine, rules, found, Spread(reposts=rng.randint(0, 300)), [两会] if rng.random() < 0.5 else [])
@@ -253,7 +254,7 @@ def test_a_large_rule_set_agrees_across_shards() -> None:
 
 def test_a_hundred_rules_matching_one_message_all_fire() -> None:
     # One ruleset would fail with error 303 past 64 simultaneous matches and fire none.
-    assert engine_module.SHARD_SIZE <= 64
+    assert layout_module.SHARD_SIZE <= 64
     rules = tuple(rule(f"r{i:03}", Level.BLUE if i != 70 else Level.RED, all=[term("爆炸")]) for i in range(100))
     with Engine(RuleSet(rules)) as engine:
         verdict = engine.evaluate(analysis(["爆炸"]), Spread(), [], AT)
@@ -271,11 +272,29 @@ def test_a_message_with_three_hundred_hits() -> None:
         *(rule(f"one-{i}", Level.BLUE, all=[term(w)]) for i, w in enumerate(words)),
     )
     with Engine(RuleSet(rules)) as engine:
+        assert [s.listed for s in engine._layout.shards][:3] == [True, False, False]  # every-word: 301 groups
         verdict = engine.evaluate(analysis(words), Spread(), [], AT)
         assert [m.rule_id for m in verdict.matches] == ["every-word", "any-set", *(f"one-{i}" for i in range(300))]
         assert verdict.level is Level.YELLOW
         assert [m.rule_id for m in engine.evaluate(analysis(words[:-1]), Spread(), [], AT).matches][:3] == [
             "any-set", "not-the-last", "one-0"]
+
+
+def test_shards_are_cut_where_their_groups_would_not_fit_one_fact() -> None:
+    # Each rule mentions 61 groups (60 `all` terms and a `none`): four rules would need a fact with
+    # 244 group fields plus the fixed ones, past the 254 keys durable_rules accepts (error 302).
+    vocabulary = [f"词{i}" for i in range(8 * 61)]
+    rules = tuple(rule(f"wide-{i}", Level.BLUE, all=[term(w) for w in vocabulary[i * 61:i * 61 + 60]],
+                       none=[term(vocabulary[i * 61 + 60])]) for i in range(8))
+    with Engine(RuleSet(rules)) as engine:
+        shards = engine._layout.shards
+        assert [len(s.members) for s in shards] == [3, 3, 2]
+        assert all(len(s.uses) <= layout_module.MAX_GROUPS and not s.listed for s in shards)
+        agree(engine, rules, analysis(vocabulary), Spread())  # all groups present: every `none` fails
+        for r in rules:
+            wanted = [w for t in r.when.all for w in t.words]
+            agree(engine, rules, analysis(wanted), Spread())
+            assert r.id in [m.rule_id for m in engine.evaluate(analysis(wanted), Spread(), [], AT).matches]
 
 
 def test_ruleset_names_are_unique_per_compile() -> None:
@@ -289,7 +308,7 @@ def test_ruleset_names_are_unique_per_compile() -> None:
 def test_a_closed_engine_is_gone_from_the_host() -> None:
     before = set(engine_module._host._ruleset_directory)
     engine = Engine(RuleSet(tuple(rule(f"r{i}", all=[拆迁]) for i in range(70))))
-    assert len(set(engine_module._host._ruleset_directory) - before) == -(-70 // engine_module.SHARD_SIZE)
+    assert len(set(engine_module._host._ruleset_directory) - before) == -(-70 // layout_module.SHARD_SIZE)
     engine.evaluate(analysis(["强拆"]), Spread(), [], AT)
     engine.close()
     engine.close()
