@@ -133,6 +133,28 @@ def bench_config(analyzer: Analyzer, rules: RuleSet, corpora: dict[str, list[Mes
     return rows
 
 
+LENGTHS = ((1, 15), (16, 30), (31, 60), (61, 120), (121, 250), (251, 10**6))
+
+
+def by_length(analyzer: Analyzer, rules: RuleSet, everything: list[Message], repeats: int) -> None:
+    """Bare ``jieba.lcut`` and analysis + evaluation over the messages of each length band, measured
+    in turns (best of ``repeats``) so that both see the same machine."""
+    analyzer.use_words(rules.words)
+    with Engine(rules) as engine:
+        for low, high in LENGTHS:
+            msgs = [m for m in everything if low <= len(m.body) <= high]
+            if not msgs:
+                continue
+            bare, ours = float("inf"), float("inf")
+            for _ in range(repeats):
+                bare = min(bare, timed(lambda: [jieba.lcut(m.body) for m in msgs]))  # noqa: B023
+                ours = min(ours, timed(lambda: [engine.evaluate(analyzer.analyze(m), Spread.of_message(m), (), AT)
+                                                for m in msgs]))  # noqa: B023
+            top = f"{high:,}" if high < 10**6 else "…"
+            print(f"| {analyzer.backend} | {low}–{top} | {len(msgs):>5} | {1e6 * bare / len(msgs):>7.1f} "
+                  f"| {1e6 * ours / len(msgs):>7.1f} | {bare / ours:>5.2f} |", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer messages and only the corner configs")
@@ -172,12 +194,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n| backend | rules | keywords | msgs | msgs/s | Mchars/s | ratio | analysis-only ratio"
           " | graded | build s | peak MB |")
     print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
-    for backend in backends:
-        analyzer = Analyzer(cache_dir=ROOT / ".pytest_cache" / "jieba", backend=backend)
+    analyzers = {backend: Analyzer(cache_dir=ROOT / ".pytest_cache" / "jieba", backend=backend)
+                 for backend in backends}
+    for analyzer in analyzers.values():
         analyzer.initialize()
         for rule_count, keyword_count in configs:
             rules = ruleset(rule_count, rng.sample(words, min(keyword_count, len(words))), rng)
             bench_config(analyzer, rules, corpora, baseline)
+    rules_count, keyword_count = configs[-1]
+    print(f"\nBy message length, {rules_count:,} rules × {keyword_count:,} keywords (µs a message, best of "
+          f"{3 if args.quick else 5} turns):\n")
+    print("| backend | chars | msgs | bare jieba.lcut | analysis + evaluation | ratio |")
+    print("|---|---|---:|---:|---:|---:|")
+    target = ruleset(rules_count, random.Random(20261121).sample(words, min(keyword_count, len(words))), rng)
+    for analyzer in analyzers.values():
+        by_length(analyzer, target, [*corpora["short"], *corpora["200ch"]], 3 if args.quick else 5)
     print(f"\npeak RSS of the whole run: {peak_rss_mb():.0f} MB")
     return 0
 

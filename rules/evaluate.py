@@ -258,8 +258,10 @@ def grade(rule: Rule, periods: Sequence[ActivePeriod]) -> tuple[Level, str | Non
     A ``raise_in_period`` rule rises by the largest ``raise_by`` of the active periods (the first of
     them on a tie). The period is named only when the level actually rose.
     """
+    if not periods or not rule.raise_in_period:
+        return rule.level, None, []
     raising = [p for p in periods if p.raise_by > 0]
-    if not rule.raise_in_period or not raising:
+    if not raising:
         return rule.level, None, []
     period = max(raising, key=lambda p: p.raise_by)
     level = rule.level.raised(period.raise_by)

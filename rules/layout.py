@@ -27,6 +27,7 @@ FIELD-GUIDE §1.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -185,15 +186,13 @@ class Layout:
         return sorted(shards)
 
     def fact_head(self, message: Message, spread: Spread) -> str:
-        """The fact's fields other than its id and groups, JSON-encoded without braces."""
-        fact: dict[str, Any] = {"t": "msg", "source": message.source}
+        """The fact's fields other than its id and groups, JSON without braces."""
+        head = f'"t": "msg", "source": {_json_string(message.source)}'
         if self._wants_followers:
-            fact["followers"] = min(followers(message), 2**62)
+            head += f', "followers": {min(followers(message), 2**62)}'
         if self._wants_verified:
-            fact["verified"] = int(is_verified(message))
-        for name in self._spread_fields:
-            fact[name] = fixed(getattr(spread, name))
-        return json.dumps(fact, ensure_ascii=False)[1:-1]
+            head += f', "verified": {int(is_verified(message))}'
+        return head + "".join(f', "{name}": {fixed(getattr(spread, name))}' for name in self._spread_fields)
 
     def fact_groups(self, shard: Shard, groups: set[int]) -> str:
         """The fact's groups for ``shard``: only those its rules mention (the engine's cost grows with
@@ -202,6 +201,12 @@ class Layout:
         if shard.listed:
             return f', "k": [{", ".join(map(str, [SENTINEL, *sorted(mentioned)]))}]'
         return "".join(map(self._field.__getitem__, mentioned))
+
+
+@functools.lru_cache(maxsize=256)
+def _json_string(text: str) -> str:
+    """``text`` as a JSON string; sources are few, so each is encoded once."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _computed_conditions(when: Condition) -> list[tuple[tuple[object, ...], Computed]]:

@@ -7,7 +7,6 @@ The rule model (``Rule``, ``Condition`` …) is separate from YAML parsing (``ru
 from __future__ import annotations
 
 import enum
-import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -108,11 +107,11 @@ class KeywordHit(NamedTuple):
 class Analysis:
     message: Message
     hits: tuple[KeywordHit, ...] = ()
+    words: frozenset[str] = field(init=False, repr=False, compare=False)  # the hit keywords
 
-    @functools.cached_property
-    def words(self) -> frozenset[str]:
-        # Cached in the instance's __dict__ (frozen dataclasses allow it): the engine asks several times.
-        return frozenset(h.word for h in self.hits)
+    def __post_init__(self) -> None:
+        # Set once here: a functools.cached_property takes a lock on first use, which cost more than this.
+        object.__setattr__(self, "words", frozenset(h.word for h in self.hits))
 
 
 @dataclass(frozen=True)
@@ -133,8 +132,13 @@ class Spread:
     def of_message(cls, message: Message) -> Spread:
         m = message.metrics
         followers = message.author.followers if message.author and message.author.followers else 0
+        if not (m.reposts or m.comments or m.likes or m.views or followers):
+            return _LONE  # most messages: immutable, so one instance serves them all
         return cls(reposts=m.reposts, comments=m.comments, likes=m.likes, views=m.views,
                    max_followers=followers)
+
+
+_LONE = Spread()
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ import copy
 import functools
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -119,7 +119,7 @@ class _Tokenizer(Protocol):
 
     def add_word(self, word: str, freq: int | None = None, tag: str | None = None) -> None: ...
 
-    def tokens(self, text: str, spans: Iterable[tuple[int, int]]) -> Iterable[tuple[str, int, int]]:
+    def tokens(self, text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[str, int, int]]:
         """Search-mode tokens of ``text`` (offsets into it), at least those in the blocks of ``spans``."""
         ...
 
@@ -140,15 +140,17 @@ class _Jieba:
     def add_word(self, word: str, freq: int | None = None, tag: str | None = None) -> None:
         self.tokenizer.add_word(word, freq, tag)
 
-    def tokens(self, text: str, spans: Iterable[tuple[int, int]]) -> Iterator[tuple[str, int, int]]:
+    def tokens(self, text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[str, int, int]]:
         # jieba cuts each run of its "han" characters on its own: cutting only the runs that hold a
         # candidate gives exactly the tokens a cut of the whole text has there.
         wanted = sorted(spans)
+        found = []
         for block in jieba.re_han_default.finditer(text):
             start, end = block.span()
             if any(s < end and e > start for s, e in wanted):
-                for token, a, b in self.tokenizer.tokenize(block.group(), mode="search"):
-                    yield token, start + a, start + b
+                found += [(token, start + a, start + b)
+                          for token, a, b in self.tokenizer.tokenize(block.group(), mode="search")]
+        return found
 
 
 class _RJieba:
@@ -166,7 +168,7 @@ class _RJieba:
     def add_word(self, word: str, freq: int | None = None, tag: str | None = None) -> None:
         self.tokenizer.add_word(word, freq, tag)
 
-    def tokens(self, text: str, spans: Iterable[tuple[int, int]]) -> Iterable[tuple[str, int, int]]:
+    def tokens(self, text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[str, int, int]]:
         tokens: list[tuple[str, int, int]] = self.tokenizer.tokenize(text, mode="search")
         return tokens
 
@@ -308,7 +310,9 @@ class Analyzer:
         positions = self._confirmed(text, spans, keywords)
         if not positions:
             return Analysis(message)
-        hits = [KeywordHit(word, tuple(sorted(starts) if kept is None else sorted(kept[s] for s in starts)))
+        if kept is not None:
+            positions = {key: {kept[start] for start in starts} for key, starts in positions.items()}
+        hits = [KeywordHit(word, tuple(starts) if len(starts) == 1 else tuple(sorted(starts)))
                 for key, starts in positions.items() for word in keywords.originals[key]]
         hits.sort(key=_first_then_word)
         return Analysis(message, tuple(hits))
@@ -316,16 +320,14 @@ class Analyzer:
     def _confirmed(self, text: str, spans: Iterable[tuple[int, int]], keywords: Keywords) -> dict[str, set[int]]:
         """Every keyword the tokenizer confirms as a word of ``text``, with its starts in ``text``."""
         originals, automaton = keywords.originals, keywords.automaton
+        tokens = self._tokenizer.tokens(text, spans)
         found: dict[str, set[int]] = {}
-        for token, start, end in self._tokenizer.tokens(text, spans):
-            if token in originals:
-                if token in found:
-                    found[token].add(start)
-                else:
-                    found[token] = {start}
-            if end - start > 4 and automaton is not None:
+        for token, start in [(t, s) for t, s, _ in tokens if t in originals]:
+            found.setdefault(token, set()).add(start)
+        if automaton is not None:
+            for token, start in [(t, s) for t, s, e in tokens if e - s > 4]:
                 for last, key in automaton.iter(token):
-                    if 3 < len(key) < end - start:
+                    if 3 < len(key) < len(token):
                         found.setdefault(key, set()).add(start + last + 1 - len(key))
         return found
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -101,7 +100,7 @@ def test_a_message_without_candidates_never_reaches_jieba(jieba_cache: Path,
     calls: list[str] = []
     real = analyzer._tokenizer.tokens
 
-    def counting(text: str, *args: Any, **kwargs: Any) -> Iterator[tuple[str, int, int]]:
+    def counting(text: str, *args: Any, **kwargs: Any) -> list[tuple[str, int, int]]:
         calls.append(text)
         return real(text, *args, **kwargs)
 
