@@ -148,6 +148,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 "keywords": {h.word: list(h.positions) for h in analysis.hits},
                 "period": verdict.period, "reasons": list(verdict.reasons),
             }
+            if analysis.spelled:  # keywords found written in pinyin (拆qian)
+                found["spelled"] = [{"keyword": word, "as": spelling} for word, spelling in analysis.spelled]
             if args.verbose:
                 missed = near_misses(rulebook.ruleset.rules, analysis, Spread.of_message(message),
                                      rulebook.calendar.active(now), now)

@@ -54,7 +54,7 @@ def build_rulebook(config: Config, analyzer: Analyzer, *, activate: bool = True)
     """
     ruleset, warnings = load_rules(config.rules_dir)
     calendar = load_periods(config.periods)
-    keywords = analyzer.prepare(ruleset.words)
+    keywords = analyzer.prepare(ruleset.words, ruleset.pinyin_words)
     engine = Engine(ruleset)
     if activate:
         analyzer.use(keywords)

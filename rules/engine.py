@@ -217,6 +217,9 @@ def _explain(rule: Rule, found: list[KeywordHit], analysis: Analysis, spread: Sp
     ``sources`` is the rule's sources as listed (computed once per rule)."""
     found.sort(key=lambda h: (h.positions[:1], h.word))
     keywords = ", ".join(h.word for h in found) if found else "(none required)"
+    if analysis.spelled:
+        written = [f"{word} as {spelling}" for word, spelling in analysis.spelled if word in {h.word for h in found}]
+        keywords += f" (pinyin: {', '.join(written)})" if written else ""
     lines = [f"rule {rule.id}: keywords {keywords}"]
     if sources:
         lines.append(f"source {analysis.message.source} in {sources}")

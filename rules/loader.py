@@ -50,6 +50,7 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 FILE_KEYS = ("keywords", "rules", "tests")
+SET_KEYS = ("words", "pinyin")
 RULE_KEYS = ("id", "title", "category", "level", "when", "raise_in_period", "notify", "enabled",
              "expires", "tests", "ladder")
 LADDER_KEYS = ("level", "spread")
@@ -74,6 +75,7 @@ class _Load:
     problems: list[Problem] = field(default_factory=list)
     sets: dict[str, frozenset[str]] = field(default_factory=dict)
     set_at: dict[str, Location] = field(default_factory=dict)
+    pinyin: set[str] = field(default_factory=set)  # sets also looked for in pinyin spellings
     rule_at: dict[str, Location] = field(default_factory=dict)
     rules: list[Rule] = field(default_factory=list)
     tests: list[RuleTest] = field(default_factory=list)
@@ -122,7 +124,8 @@ def load_rules(folder: Path) -> tuple[RuleSet, list[Problem]]:
     state.problems.sort(key=_reading_order)
     if state.failed:
         raise ConfigError(state.problems)
-    ruleset = RuleSet(tuple(state.rules), dict(state.sets), digest.hexdigest()[:12], tuple(state.tests))
+    ruleset = RuleSet(tuple(state.rules), dict(state.sets), digest.hexdigest()[:12], tuple(state.tests),
+                      frozenset(state.pinyin))
     log.debug("rules.loaded", folder=str(folder), rules=len(state.rules), version=ruleset.version,
               warnings=len(state.problems))
     return ruleset, list(state.problems)
@@ -177,6 +180,15 @@ def _keyword_sets(node: Node, state: _Load) -> None:
                 Problem(f'duplicate keyword set "{name}" (first defined at {state.set_at[name]})', at))
             continue
         state.set_at[name] = at
+        if value.is_mapping:  # 拆迁: {words: [...], pinyin: true}
+            state.problems += check_keys(value, SET_KEYS, f'keyword set "{name}"', required=("words",))
+            fields = value.mapping()
+            if "pinyin" in fields and state.attempt(fields["pinyin"].bool):
+                state.pinyin.add(name)
+            if "words" not in fields:
+                state.sets[name] = frozenset()
+                continue
+            value = fields["words"]
         items = [] if value.is_null else state.attempt(partial(value.items, "a list of words"))
         words = [w for w in (_word(i, f'keyword set "{name}"', state) for i in items or []) if w]
         state.sets[name] = frozenset(words)

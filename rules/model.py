@@ -107,6 +107,7 @@ class KeywordHit(NamedTuple):
 class Analysis:
     message: Message
     hits: tuple[KeywordHit, ...] = ()
+    spelled: tuple[tuple[str, str], ...] = ()  # (keyword, how the text wrote it) for pinyin spellings
     words: frozenset[str] = field(init=False, repr=False, compare=False)  # the hit keywords
 
     def __post_init__(self) -> None:
@@ -268,6 +269,7 @@ class RuleSet:
     keyword_sets: dict[str, frozenset[str]] = field(default_factory=dict)
     version: str = ""  # content digest of the files it was built from
     tests: tuple[RuleTest, ...] = ()  # file-level tests, run against the whole set
+    pinyin_sets: frozenset[str] = frozenset()  # keyword sets marked `pinyin: true`
 
     @property
     def words(self) -> frozenset[str]:
@@ -277,6 +279,12 @@ class RuleSet:
             for term in rule.when.terms:
                 found |= term.words
         return frozenset(found)
+
+    @property
+    def pinyin_words(self) -> frozenset[str]:
+        """The words rules look for that are also looked for in pinyin (拆qian for 拆迁)."""
+        marked = frozenset().union(*(self.keyword_sets.get(name, frozenset()) for name in self.pinyin_sets))
+        return marked & self.words
 
 
 # ---------------------------------------------------------------- verdict

@@ -9,22 +9,26 @@ A keyword matches a word of the text as jieba cuts it, never a substring: 上访
    phrase by phrase: 乾隆 stays, 乾燥 becomes 干燥; should a conversion ever change the length, the
    text is converted character by character instead).
 2. Undo simple evasions: separator symbols and spaces between two Chinese characters (拆*迁, 拆 迁,
-   拆-迁) are dropped for matching, and positions are mapped back to the body. Pinyin inside words
-   (拆qian) is not handled.
+   拆-迁) are dropped for matching, and positions are mapped back to the body. Words of keyword sets
+   marked ``pinyin: true`` are also looked for in pinyin (拆qian, chai迁, chaiqian: ``Keywords``).
 3. With the Python backend, prefilter with an Aho-Corasick automaton over the keywords: most
    messages contain none, and those never reach the tokenizer (27 µs against 350 µs a message).
    jieba cuts every block of Chinese characters and letters on its own, so only the blocks that hold
    a candidate are cut: the same tokens for a fraction of the work. With ``rjieba`` cutting the
-   whole text costs less than the scan (about 12 µs against 19 µs for a 45-character message with
+   whole text costs less than the scan (about 7 µs against 19 µs for a 45-character message with
    50,000 keywords), so there is no prefilter.
-4. Confirm with jieba in search mode, which also yields the dictionary words inside longer tokens
-   (爆炸 inside 发生爆炸, 跳楼 inside 欲跳楼, 上访 inside 集体上访). Every keyword is a jieba word with
-   the default frequency; a large frequency would create new false positives (加强拆除 → 将加/强拆/除).
-   Search mode yields only the 2- and 3-character words inside a longer token, so a longer keyword
-   inside a longer token (a user-dictionary word) is looked for in that token.
+4. Confirm with jieba's default cut: a keyword is a word of the text where it is a token, or two or
+   more characters inside one token (爆炸 inside 发生爆炸, 上访 inside 集体上访), never where it
+   straddles two (上访 in 马上/访问). That is exactly what search mode yields (its 2- and 3-character
+   words inside longer tokens), plus longer keywords inside longer tokens (a user-dictionary word
+   such as 城东集体上访案 holding 集体上访); a test checks it against search mode on the corpus.
+   Every keyword is a jieba word with the default frequency; a large frequency would create new
+   false positives (加强拆除 → 将加/强拆/除).
 
-Two tokenizer backends give the same tokens (FIELD-GUIDE §2): ``rjieba`` (the ``fast`` extra, about
-ten times faster) when it is installed, else ``jieba``.
+Two tokenizer backends (FIELD-GUIDE §2): ``rjieba`` (the ``fast`` extra, about ten times faster)
+when it is installed, else ``jieba``. They cut the same tokens with the county's keywords (a test
+compares hits and verdicts on the corpus); with thousands of words unknown to jieba's dictionary
+added, their suggested word frequencies can drift apart and a few cuts differ.
 
 Not thread-safe: the tokenizer assumes one analysing thread. The daemon analyses on its evaluation
 thread only.
@@ -47,6 +51,7 @@ import structlog
 
 from rules.errors import ConfigError, Problem
 from rules.model import Analysis, KeywordHit, Message
+from rules.pinyin import spellings
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +66,8 @@ _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Separators an evasion puts inside a word. Not "," (the full-width comma normalises to it) and no
 # line break (title and text are joined by one): those separate real sentences.
 _SEPARATED = re.compile(rf"(?<=[{_HAN}])[ \t\u00a0*#@&^~|/\\\-_+=.·•・'\"`♥♡★☆]{{1,3}}(?=[{_HAN}])")
+_IN_BLOCK = re.compile(jieba.re_han_default.pattern.strip("()").rstrip("+"))  # one character of a block
+_SCAN = 12  # tokens longer than this are searched with the automaton rather than slice by slice
 _USERDICT_LINE = re.compile(r"^(.+?)( [0-9]+)?( [a-z]+)?$")
 
 
@@ -119,8 +126,9 @@ class _Tokenizer(Protocol):
 
     def add_word(self, word: str, freq: int | None = None, tag: str | None = None) -> None: ...
 
-    def tokens(self, text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[str, int, int]]:
-        """Search-mode tokens of ``text`` (offsets into it), at least those in the blocks of ``spans``."""
+    def pieces(self, text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, list[str]]]:
+        """jieba's default cut (HMM on) of ``text``, at least of the blocks holding ``spans``: for each
+        part cut, its offset in ``text`` and its tokens (which together are that part)."""
         ...
 
 
@@ -140,17 +148,19 @@ class _Jieba:
     def add_word(self, word: str, freq: int | None = None, tag: str | None = None) -> None:
         self.tokenizer.add_word(word, freq, tag)
 
-    def tokens(self, text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[str, int, int]]:
-        # jieba cuts each run of its "han" characters on its own: cutting only the runs that hold a
-        # candidate gives exactly the tokens a cut of the whole text has there.
-        wanted = sorted(spans)
-        found = []
-        for block in jieba.re_han_default.finditer(text):
-            start, end = block.span()
-            if any(s < end and e > start for s, e in wanted):
-                found += [(token, start + a, start + b)
-                          for token, a, b in self.tokenizer.tokenize(block.group(), mode="search")]
-        return found
+    def pieces(self, text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, list[str]]]:
+        # jieba cuts each run of its "han" characters (a block) on its own, so a cut from the start of
+        # the first candidate's block to the end of the last one's gives exactly the tokens a cut of
+        # the whole text has there. One call: cutting block by block cost a third more in calls.
+        found = list(spans)
+        if not found:
+            return []
+        begin, end = min(s for s, _ in found), max(e for _, e in found)
+        while begin > 0 and _IN_BLOCK.match(text, begin - 1):
+            begin -= 1
+        while end < len(text) and _IN_BLOCK.match(text, end):
+            end += 1
+        return [(begin, self.tokenizer.lcut(text[begin:end]))]
 
 
 class _RJieba:
@@ -168,9 +178,8 @@ class _RJieba:
     def add_word(self, word: str, freq: int | None = None, tag: str | None = None) -> None:
         self.tokenizer.add_word(word, freq, tag)
 
-    def tokens(self, text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[str, int, int]]:
-        tokens: list[tuple[str, int, int]] = self.tokenizer.tokenize(text, mode="search")
-        return tokens
+    def pieces(self, text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, list[str]]]:
+        return [(0, self.tokenizer.cut(text, True))]
 
 
 def available_backend() -> Backend:
@@ -205,14 +214,28 @@ def _load_userdict(tokenizer: _Tokenizer, path: Path) -> int:
 
 class Keywords:
     """The automaton over a rule set's keywords and the spellings the rules used; replaced whole on
-    reload. Build one with ``Analyzer.prepare``."""
+    reload. Build one with ``Analyzer.prepare``.
 
-    def __init__(self, words: frozenset[str]) -> None:
+    ``pinyin`` words (of sets marked ``pinyin: true``) are also looked for in their pinyin spellings
+    (``rules.pinyin``): a spelling is one more key whose originals are the word's. A spelling that
+    starts or ends with a letter counts only where the text has no letter or digit next to it
+    (chaiqian in abcchaiqian is not 拆迁)."""
+
+    def __init__(self, words: frozenset[str], pinyin: frozenset[str] = frozenset()) -> None:
         self.originals: dict[str, tuple[str, ...]] = {}
         for word in sorted(words):
             key = compact(normalize(word))[0]
             if key.strip():
                 self.originals[key] = (*self.originals.get(key, ()), word)
+        self.spelled: dict[str, str] = {}  # pinyin spelling → the key it stands for
+        for word in sorted(pinyin & words):
+            key = compact(normalize(word))[0]
+            for spelling in sorted(spellings(key)):
+                if spelling not in self.originals:  # a keyword written so by a rule stays itself
+                    self.spelled.setdefault(spelling, key)
+        for spelling, key in self.spelled.items():
+            self.originals[spelling] = self.originals[key]
+        self.longest = max(map(len, self.originals), default=0)
         self.automaton: ahocorasick.Automaton | None = None
         if self.originals:
             automaton = ahocorasick.Automaton()
@@ -220,6 +243,12 @@ class Keywords:
                 automaton.add_word(key, key)
             automaton.make_automaton()
             self.automaton = automaton
+
+    def glued(self, text: str, key: str, start: int) -> bool:
+        """Whether the pinyin spelling ``key`` at ``start`` runs into other letters or digits."""
+        end = start + len(key)
+        return ((key[0].isascii() and start > 0 and text[start - 1].isascii() and text[start - 1].isalnum())
+                or (key[-1].isascii() and end < len(text) and text[end].isascii() and text[end].isalnum()))
 
     def candidates(self, text: str) -> dict[str, list[tuple[int, int]]]:
         """Every keyword occurring as a substring, with the spans where it occurs."""
@@ -266,11 +295,12 @@ class Analyzer:
             raise ConfigError([Problem(f"cannot load the jieba dictionary: {exc}",
                                        path=str(self.dictionary))]) from exc
 
-    def prepare(self, words: frozenset[str]) -> Keywords:
-        """The keywords of a new rule set, ready to use; the words become tokenizer words now (a rule
-        set being loaded off to the side does not change what the current one finds)."""
+    def prepare(self, words: frozenset[str], pinyin: frozenset[str] = frozenset()) -> Keywords:
+        """The keywords of a new rule set (``pinyin``: those also looked for in pinyin), ready to use;
+        the words and spellings become tokenizer words now (a rule set being loaded off to the side
+        does not change what the current one finds)."""
         self.initialize()
-        keywords = Keywords(words)
+        keywords = Keywords(words, pinyin)
         for key in keywords.originals:
             if key not in self._jieba_words:
                 self._tokenizer.add_word(key)  # default frequency: never a large one
@@ -282,9 +312,9 @@ class Analyzer:
         self._keywords = keywords
         log.info("analyzer.words", words=len(keywords.originals), in_jieba=len(self._jieba_words))
 
-    def use_words(self, words: frozenset[str]) -> None:
+    def use_words(self, words: frozenset[str], pinyin: frozenset[str] = frozenset()) -> None:
         """Look for ``words`` from now on (``prepare`` then ``use``)."""
-        self.use(self.prepare(words))
+        self.use(self.prepare(words, pinyin))
 
     def view(self, keywords: Keywords) -> Analyzer:
         """An analyzer sharing this one's tokenizer that looks for ``keywords``: runs a new rule set's
@@ -308,6 +338,9 @@ class Analyzer:
             spans = (span for found in candidates.values() for span in found)
         self.initialize()
         positions = self._confirmed(text, spans, keywords)
+        spelled: list[tuple[str, str]] = []
+        if keywords.spelled:
+            positions, spelled = _fold_spellings(text, positions, keywords)
         if not positions:
             return Analysis(message)
         if kept is not None:
@@ -315,21 +348,48 @@ class Analyzer:
         hits = [KeywordHit(word, tuple(starts) if len(starts) == 1 else tuple(sorted(starts)))
                 for key, starts in positions.items() for word in keywords.originals[key]]
         hits.sort(key=_first_then_word)
-        return Analysis(message, tuple(hits))
+        return Analysis(message, tuple(hits), tuple(spelled))
 
     def _confirmed(self, text: str, spans: Iterable[tuple[int, int]], keywords: Keywords) -> dict[str, set[int]]:
-        """Every keyword the tokenizer confirms as a word of ``text``, with its starts in ``text``."""
-        originals, automaton = keywords.originals, keywords.automaton
-        tokens = self._tokenizer.tokens(text, spans)
+        """Every keyword that is a word of ``text``, with its starts in ``text``: a token of jieba's cut,
+        or two or more characters inside one (what search mode yields: 上访 inside 集体上访). A
+        keyword that straddles two tokens (上访 in 马上/访问) is not a word of the text."""
+        originals, automaton, longest = keywords.originals, keywords.automaton, keywords.longest
         found: dict[str, set[int]] = {}
-        for token, start in [(t, s) for t, s, _ in tokens if t in originals]:
-            found.setdefault(token, set()).add(start)
-        if automaton is not None:
-            for token, start in [(t, s) for t, s, e in tokens if e - s > 4]:
-                for last, key in automaton.iter(token):
-                    if 3 < len(key) < len(token):
-                        found.setdefault(key, set()).add(start + last + 1 - len(key))
+        for at, tokens in self._tokenizer.pieces(text, spans):
+            for token in tokens:
+                size = len(token)
+                if token in originals:
+                    found.setdefault(token, set()).add(at)
+                if size > _SCAN and automaton is not None:  # a long run of letters or digits
+                    for last, key in automaton.iter(token):
+                        if 1 < len(key) < size:
+                            found.setdefault(key, set()).add(at + last + 1 - len(key))
+                elif size > 2:
+                    for width in range(2, min(size, longest + 1)):
+                        for start in range(size - width + 1):
+                            if token[start:start + width] in originals:
+                                found.setdefault(token[start:start + width], set()).add(at + start)
+                at += size
         return found
+
+
+def _fold_spellings(text: str, positions: dict[str, set[int]],
+                    keywords: Keywords) -> tuple[dict[str, set[int]], list[tuple[str, str]]]:
+    """Pinyin spellings counted as the keywords they stand for (where not glued to other letters),
+    and (keyword, spelling) for each one found."""
+    folded: dict[str, set[int]] = {}
+    spelled: list[tuple[str, str]] = []
+    for key, starts in positions.items():
+        base = keywords.spelled.get(key)
+        if base is None:
+            folded.setdefault(key, set()).update(starts)
+            continue
+        clear = {start for start in starts if not keywords.glued(text, key, start)}
+        if clear:
+            folded.setdefault(base, set()).update(clear)
+            spelled += [(word, key) for word in keywords.originals[base]]
+    return folded, sorted(spelled)
 
 
 def _first_then_word(hit: KeywordHit) -> tuple[int, str]:

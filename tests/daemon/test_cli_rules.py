@@ -56,9 +56,10 @@ def test_explain_verbose_lists_near_misses(county: Path, tmp_path: Path,
 
 def test_check_names_an_unknown_notify_team(county: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rules = county / "rules" / "land.yaml"
-    rules.write_text(rules.read_text(encoding="utf-8").replace("notify: [政法委]", "notify: [政法为]"),
-                     encoding="utf-8")
+    text = rules.read_text(encoding="utf-8").replace("notify: [政法委]", "notify: [政法为]")
+    rules.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("    notify: [政法为]") + 1
     assert main(["check", "-c", str(county / "config.yaml")]) == 1
     out = capsys.readouterr().out
-    assert f'{rules}:58:14: error: unknown team "政法为" in notify of rule land-forced-demolition ' \
+    assert f'{rules}:{line}:14: error: unknown team "政法为" in notify of rule land-forced-demolition ' \
            '(did you mean "政法委"?)' in out.splitlines()

@@ -286,3 +286,41 @@ def test_any_text_loads_or_raises_config_error(tmp_path: Path, text: str) -> Non
     except ConfigError as exc:
         problems = exc.problems or (Problem("a ConfigError without problems"),)
     assert all(p.location or p.path for p in problems)
+
+
+PINYIN_SETS = """\
+keywords:
+  拆迁:
+    words: [拆迁, 强拆]
+    pinyin: true
+  聚集: [聚集, 上访]
+  补偿:
+    words: [补偿款]
+    pinyin: false
+rules:
+  - id: land
+    title: 拆迁
+    category: 征地拆迁
+    level: blue
+    when: {all: [拆迁], any: [聚集, 补偿]}
+"""
+
+
+def test_a_keyword_set_may_be_a_mapping_that_asks_for_pinyin(tmp_path: Path) -> None:
+    (tmp_path / "land.yaml").write_text(PINYIN_SETS, encoding="utf-8")
+    ruleset, _warnings = load_rules(tmp_path)
+    assert ruleset.keyword_sets == {"拆迁": {"拆迁", "强拆"}, "聚集": {"聚集", "上访"}, "补偿": {"补偿款"}}
+    assert ruleset.pinyin_sets == {"拆迁"}
+    assert ruleset.pinyin_words == {"拆迁", "强拆"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("keywords:\n  拆迁: {word: [拆迁], pinyin: true}\n",
+     ['2:7: error: keyword set "拆迁" needs "words"',
+      '2:8: error: unknown field "word" in keyword set "拆迁" (did you mean "words"?)']),
+    ("keywords:\n  拆迁: {words: [拆迁], pinyin: 1}\n", ['2:29: error: expected true or false, got "1"']),
+    ("keywords:\n  拆迁: {words: {拆迁: 1}}\n", ["2:15: error: expected a list of words, got a mapping"]),
+])
+def test_a_keyword_set_mapping_with_mistakes(tmp_path: Path, text: str, expected: list[str]) -> None:
+    (tmp_path / "land.yaml").write_text(text, encoding="utf-8")
+    assert _errors(tmp_path) == [f"{tmp_path / 'land.yaml'}:{e}" for e in expected]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from datetime import datetime
@@ -98,13 +99,13 @@ def test_a_message_without_candidates_never_reaches_jieba(jieba_cache: Path,
     analyzer = Analyzer(cache_dir=jieba_cache, backend="jieba")
     analyzer.use_words(KEYWORDS)
     calls: list[str] = []
-    real = analyzer._tokenizer.tokens
+    real = analyzer._tokenizer.pieces
 
-    def counting(text: str, *args: Any, **kwargs: Any) -> list[tuple[str, int, int]]:
+    def counting(text: str, *args: Any, **kwargs: Any) -> list[tuple[int, list[str]]]:
         calls.append(text)
         return real(text, *args, **kwargs)
 
-    monkeypatch.setattr(analyzer._tokenizer, "tokens", counting)
+    monkeypatch.setattr(analyzer._tokenizer, "pieces", counting)
     assert analyzer.analyze(message("今天天气很好，适合出游")).hits == ()
     assert calls == []
     assert analyzer.analyze(message("我马上访问一下网站")).hits == ()  # candidate 上访: jieba says no
@@ -138,7 +139,7 @@ def test_user_dictionary_words_are_whole_words(tmp_path: Path, jieba_cache: Path
     analyzer = Analyzer(dictionary=dictionary, cache_dir=jieba_cache, backend=backend)
     analyzer.initialize()
     analyzer.use_words(frozenset({"集体上访", "上访", "湾村"}))
-    assert ("城东集体上访案", 0, 7) in analyzer._tokenizer.tokens("城东集体上访案今天开庭", [(0, 7)])
+    assert analyzer._tokenizer.pieces("城东集体上访案今天开庭", [(0, 7)]) == [(0, ["城东集体上访案", "今天", "开庭"])]
     hits = {h.word: h.positions for h in analyzer.analyze(message("城东集体上访案今天开庭")).hits}
     assert hits == {"集体上访": (2,), "上访": (4,)}
     assert analyzer.analyze(message("河湾村的村民")).words == {"湾村"}  # a 2-character word inside
@@ -279,4 +280,86 @@ def test_both_backends_find_the_same_keywords_and_give_the_same_verdicts(jieba_c
 
 
 def slow_tokens(analyzer: Analyzer, text: str) -> list[str]:
-    return [t for t, _, _ in analyzer._tokenizer.tokens(text, [(0, len(text))])]
+    return [t for _, tokens in analyzer._tokenizer.pieces(text, [(0, len(text))]) for t in tokens]
+
+
+# ---------------------------------------------------------------- pinyin spellings
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pinyin_spellings_of_marked_words_hit_as_the_word(jieba_cache: Path, backend: Backend) -> None:
+    analyzer = Analyzer(cache_dir=jieba_cache, backend=backend)
+    analyzer.use_words(frozenset({"拆迁", "补偿款", "上访"}), pinyin=frozenset({"拆迁", "补偿款"}))
+    found = analyzer.analyze(message("村里强行拆qian了，拆迁补偿kuan没给"))
+    assert {h.word: h.positions for h in found.hits} == {"拆迁": (4, 11), "补偿款": (13,)}
+    assert found.spelled == (("拆迁", "拆qian"), ("补偿款", "补偿kuan"))
+    for text in ("CHAIQIAN补偿", "chai迁了", "拆ｑｉａｎ了"):  # upper case and full width normalise first
+        assert analyzer.analyze(message(text)).words >= {"拆迁"}, text
+    assert analyzer.analyze(message("集体上访")).words == {"上访"}
+    assert analyzer.analyze(message("集体shangfang")).hits == ()  # 上访 is not marked
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("text", ["abcchaiqian的事", "拆qianbu", "chaiqian2号", "上访xchai迁"])
+def test_a_spelling_glued_to_other_letters_is_not_the_word(jieba_cache: Path, backend: Backend, text: str) -> None:
+    analyzer = Analyzer(cache_dir=jieba_cache, backend=backend)
+    analyzer.use_words(frozenset({"拆迁", "上访"}), pinyin=frozenset({"拆迁"}))
+    assert "拆迁" not in analyzer.analyze(message(text)).words
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not here")
+def test_spellings_change_nothing_in_ordinary_chinese_text(jieba_cache: Path) -> None:
+    # The spellings become tokenizer words too: on text without Latin letters the hits must stay the
+    # same. (Texts with letters may rightly differ: the corpus writes 当当 as dangdang.)
+    texts = [t for t in _corpus(2000) if not any("a" <= c <= "z" for c in t.lower())]
+    plain = Analyzer(cache_dir=jieba_cache)
+    plain.use_words(frozenset())
+    words = frozenset(sorted({t for text in texts[:400] for t in slow_tokens(plain, text)
+                              if 2 <= len(t) <= 4 and not t.isascii()})[::5])
+    plain, marked = Analyzer(cache_dir=jieba_cache), Analyzer(cache_dir=jieba_cache)
+    plain.use_words(words)
+    marked.use_words(words, pinyin=words)
+    changed = [t for t in texts if plain.analyze(message(t)).hits != marked.analyze(message(t)).hits]
+    assert sum(bool(plain.analyze(message(t)).hits) for t in texts) > 200  # the test has teeth
+    assert changed == []
+
+
+def search_mode_hits(tokenizer: Any, text: str, keys: frozenset[str]) -> set[tuple[str, int]]:
+    """The definition the analyzer implements, spelled out: the keywords among jieba's search-mode
+    tokens, and keywords of four or more characters inside a longer token."""
+    found = set()
+    long = [k for k in keys if len(k) > 3]
+    for token, start, end in tokenizer.tokenize(text, mode="search"):
+        if token in keys:
+            found.add((token, start))
+        for key in long if end - start > 4 else ():
+            at = token.find(key)
+            while at >= 0 and len(key) < end - start:
+                found.add((key, start + at))
+                at = token.find(key, at + 1)
+    return found
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not here")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hits_are_the_keywords_search_mode_yields(jieba_cache: Path, backend: Backend) -> None:
+    # The analyzer cuts in default mode and keeps the keywords inside one token; this is the same as
+    # the keywords among search-mode tokens (plus longer ones inside longer tokens), checked with the
+    # backend's own tokenizer after the same words were added.
+    analyzer = Analyzer(cache_dir=jieba_cache, backend=backend)
+    analyzer.use_words(frozenset())
+    texts = [t for t in _corpus(3000) if compact(normalize(t))[1] is None]
+    tokens = [slow_tokens(analyzer, text) for text in texts[:1500]]
+    # Single tokens of one to six characters, and pairs of neighbours (some then cut as one word,
+    # some straddling a cut: both kinds must come out as search mode says).
+    singles = sorted({t for cut in tokens for t in cut if not t.isspace()})
+    pairs = sorted({a + b for cut in tokens for a, b in itertools.pairwise(cut) if len(a + b) <= 6})
+    keys = frozenset(k for k in singles[::9] + pairs[::40] if normalize(k) == k)  # 嗎 would hit as 吗
+    analyzer.use_words(keys)
+    wrong = []
+    for text in texts:
+        got = {(h.word, p) for h in analyzer.analyze(message(text)).hits for p in h.positions}
+        if got != search_mode_hits(analyzer._tokenizer.tokenizer, normalize(text), keys):
+            wrong.append(text)
+    assert sum(bool(analyzer.analyze(message(t)).hits) for t in texts[:300]) > 250  # the test has teeth
+    assert wrong == []
