@@ -79,6 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from daemon.reportconf import check_reports
     from daemon.rulebook import build_rulebook, new_analyzer
     from rules.crosscheck import check_periods, check_teams
     from rules.ruletests import format_table, run_rule_tests
@@ -95,6 +96,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         notify = load_notify(config.notify, env=os.environ)
         teams = list(notify.directory.teams)
         problems.extend(notify.warnings)  # rota gaps and overlaps
+        problems.extend(check_reports(config.reports, teams, list(notify.channels)))
     except ConfigError as exc:
         problems.extend(exc.problems)
     try:

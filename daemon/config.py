@@ -28,9 +28,14 @@ FORMATS = ("json", "jsonl", "csv", "eml", "txt")
 # Fields a CSV column can fill; dotted names reach into author and metrics.
 CSV_FIELDS = ("id", "source", "title", "text", "url", "author", "author.name", "author.id", "author.followers",
               "published_at", "region", "metrics.reposts", "metrics.comments", "metrics.likes", "metrics.views")
-LIMIT_KEYS = ("max_file_size", "rescan_every")
+LIMIT_KEYS = ("max_file_size", "rescan_every", "keep_processed", "keep_feed_items")
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 DEFAULT_RESCAN = timedelta(seconds=30)  # inotify can overflow: a periodic rescan is what guarantees no loss
+# Handled files stay in processed/YYYY-MM-DD/ for this long (the store keeps every message); feed
+# items seen stay remembered for longer than any feed lists them (an item seen again after that is
+# still a duplicate by its id or content in the store).
+DEFAULT_KEEP_PROCESSED = timedelta(days=90)
+DEFAULT_KEEP_FEED_ITEMS = timedelta(days=180)
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,8 @@ class Config:
     ack_ttl: timedelta = DEFAULT_ACK_TTL
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     rescan_every: timedelta = DEFAULT_RESCAN
+    keep_processed: timedelta = DEFAULT_KEEP_PROCESSED
+    keep_feed_items: timedelta = DEFAULT_KEEP_FEED_ITEMS
     # A message joins a story active within ``window``; a resolved story with news within ``watch``
     # reopens as 回潮; an open one quiet for ``window`` closes by itself.
     window: timedelta = DEFAULT_WINDOW
@@ -116,7 +123,7 @@ def load_config(path: Path) -> Config:
     state_dir = parser.path(top.get("state_dir")) or base / "var"
     inboxes = parser.inboxes(top.get("inbox"))
     feeds = parser.feeds(top.get("feeds"))
-    max_file_bytes, rescan_every = parser.limits(top.get("limits"))
+    max_file_bytes, rescan_every, keep_processed, keep_feed_items = parser.limits(top.get("limits"))
     window, watch = parser.incidents(top.get("incidents"))
     http = top.get("http")
     listen = token = public_url = ack_secret = None
@@ -135,6 +142,7 @@ def load_config(path: Path) -> Config:
         periods=parser.path(top.get("periods")), dictionary=parser.path(top.get("dictionary")),
         http_listen=listen, http_token=token, http_public_url=public_url, ack_secret=ack_secret,
         ack_ttl=ack_ttl, max_file_bytes=max_file_bytes, rescan_every=rescan_every,
+        keep_processed=keep_processed, keep_feed_items=keep_feed_items,
         window=window, watch=watch, expect=parser.expect(top.get("expect")),
         reports=parse_reports(top.get("reports"), problems),
     )
@@ -282,15 +290,14 @@ class _Parser:
         return (self.duration(entries.get("window"), DEFAULT_WINDOW),
                 self.duration(entries.get("watch"), DEFAULT_WINDOW))
 
-    def limits(self, node: Node | None) -> tuple[int, timedelta]:
-        max_bytes, rescan = DEFAULT_MAX_FILE_BYTES, DEFAULT_RESCAN
-        if node is None or node.is_null:
-            return max_bytes, rescan
-        self.problems.extend(check_keys(node, LIMIT_KEYS, "limits"))
-        entries = node.mapping()
-        rescan = self.duration(entries.get("rescan_every"), DEFAULT_RESCAN)
-        max_bytes = self.size(entries.get("max_file_size")) or max_bytes
-        return max_bytes, rescan
+    def limits(self, node: Node | None) -> tuple[int, timedelta, timedelta, timedelta]:
+        entries = {} if node is None or node.is_null else node.mapping()
+        if entries and node is not None:
+            self.problems.extend(check_keys(node, LIMIT_KEYS, "limits"))
+        return (self.size(entries.get("max_file_size")) or DEFAULT_MAX_FILE_BYTES,
+                self.duration(entries.get("rescan_every"), DEFAULT_RESCAN),
+                self.duration(entries.get("keep_processed"), DEFAULT_KEEP_PROCESSED),
+                self.duration(entries.get("keep_feed_items"), DEFAULT_KEEP_FEED_ITEMS))
 
     def size(self, node: Node | None) -> int | None:
         if node is None or node.is_null:

@@ -18,7 +18,7 @@ import structlog
 
 from channels import local as local_channels
 from channels.delivery import deliver
-from daemon import ackpage, closure, incidents, paperwork, status
+from daemon import ackpage, closure, incidents, paperwork, retention, status
 from daemon.admin import fallback_notice
 from daemon.clock import Clock, SystemClock
 from daemon.config import Config
@@ -54,6 +54,7 @@ class Service:
         self.notifier = SystemdNotifier()
         self.rescan_seconds = config.rescan_every.total_seconds()
         self.last_ping = self.last_timers = time.monotonic()
+        self.last_pruned = float("-inf")  # the first rescan prunes
         self.escalation: Escalation | None = None  # set once the rules and policies are loaded
 
     def run(self) -> int:
@@ -100,6 +101,7 @@ class Service:
         escalation.fire_due(store, self.clock.now())
         closure.announce(store, self.notify, self.renderer, self.clock.now())
         paperwork.tick(self.config, store, self.notify, self.clock.now())
+        self._prune()
         self.outbox.deliver_due(self.clock.now, flush=True)  # --once waits for nothing: groups go now
         log.info("service.done", **store.counts())
         store.close()
@@ -143,6 +145,7 @@ class Service:
                 if since_scan >= self.rescan_seconds or (young and since_scan >= SETTLE_SECONDS):
                     self._resume_and_scan(settled_only=True)
                     self._close_quiet_stories()
+                    self._prune()
                     if paperwork.tick(self.config, store, self.notify, self.clock.now()):
                         self.delivery_wakeup.set()
                     last_scan = time.monotonic()
@@ -222,6 +225,15 @@ class Service:
         for incident_id in incidents.close_quiet(self.store, now - self.config.window, now):
             self.pipeline.stories.forget(incident_id)
             log.info("incident.closed", incident=incident_id, reason="no news within the window")
+
+    def _prune(self) -> None:
+        """Old handled files and feed item ids, at most once per retention.EVERY."""
+        if time.monotonic() - self.last_pruned < retention.EVERY.total_seconds():
+            return
+        self.last_pruned = time.monotonic()
+        now = self.clock.now()
+        retention.prune_processed([inbox.processed for inbox in self.inboxes], self.config.keep_processed, now)
+        retention.prune_feed_items(self.store, self.config.keep_feed_items, now)
 
     def reload(self) -> None:
         """Build the new rules off to the side; swap only if ``check`` would pass (daemon/reload.py).

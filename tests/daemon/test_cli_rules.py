@@ -63,3 +63,14 @@ def test_check_names_an_unknown_notify_team(county: Path, capsys: pytest.Capture
     out = capsys.readouterr().out
     assert f'{rules}:{line}:14: error: unknown team "政法为" in notify of rule land-forced-demolition ' \
            '(did you mean "政法委"?)' in out.splitlines()
+
+
+def test_check_names_unknown_report_teams_and_channels(county: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = county / "config.yaml"
+    text = config.read_text(encoding="utf-8").replace("to: [领导小组], via: [email]", "to: [领导小祖], via: [emial]")
+    config.write_text(text, encoding="utf-8")
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if row.startswith("reports:"))
+    assert main(["check", "-c", str(config)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert f'{config}:{line}:53: error: unknown team "领导小祖" in reports.to (did you mean "领导小组"?)' in out
+    assert f'{config}:{line}:66: error: unknown channel "emial" in reports.via (did you mean "email"?)' in out

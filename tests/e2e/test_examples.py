@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -48,8 +49,14 @@ def test_run_once_grades_every_sample_as_documented(county: Path) -> None:
     inbox.mkdir(parents=True)
     for sample in (county / "inbox-samples").glob("*.json*"):
         shutil.copy(sample, inbox / sample.name)
+    stale = inbox / "processed" / "2025-01-02"  # handled long ago: past the default 90 days
+    stale.mkdir(parents=True)
+    (stale / "old.json").write_text("{}", encoding="utf-8")
     result = yuqing("run", "--once", "-c", str(county / "config.yaml"), timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert not stale.exists()
+    (kept,) = [p.name for p in (inbox / "processed").iterdir()]
+    assert date.fromisoformat(kept) > date(2026, 1, 1)  # today's, in Asia/Shanghai
 
     db = sqlite3.connect(county / "var" / "yuqing.db")
     assert dict(db.execute("SELECT id, level FROM messages").fetchall()) == expected_levels()
