@@ -17,7 +17,7 @@ from apprise.plugins.feishu import NotifyFeishu
 from apprise.plugins.wecombot import NotifyWeComBot
 
 from channels.delivery import deliver
-from channels.model import Alert, ChannelSpec, Notification, Outcome
+from channels.model import Alert, ChannelSpec, Notification, Outcome, Person
 from channels.templates import render
 
 if TYPE_CHECKING:
@@ -60,6 +60,22 @@ def test_dingtalk_unsigned_text(webhook: WebServer, monkeypatch: pytest.MonkeyPa
     [request] = webhook.requests
     assert "sign=" not in request.path
     assert request.json()["text"]["content"] == "【测试】通道\r\n测试通知"
+
+
+def test_dingtalk_with_address_phone_mentions_the_people_on_duty(webhook: WebServer,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # `address: phone` on a robot channel: DingTalk @-mentions each recipient by the mobile number
+    # registered in the group, so the people on duty get a personal notice in the group chat.
+    monkeypatch.setattr(NotifyDingTalk, "notify_url", f"http://{webhook.base}/robot/send?access_token={{token}}")
+    people = (Person("liu", "刘洋", phone="13800000011"), Person("zhao", "赵敏", phone="+8613900000022"),
+              Person("sun", "孙磊", email="sun@example.gov.cn"))
+    note = Notification("n-2", "duty-group", people, "【红色预警】城东拆迁户聚集", "请值班人员处置")
+    result = deliver(ChannelSpec("duty-group", f"dingtalk://{TOKEN}/", address="phone"), note)
+    assert result.ok
+    assert "孙磊" in result.detail  # no phone: named as skipped, never silently dropped
+    [request] = webhook.requests
+    mention = request.json()["at"]
+    assert (sorted(mention["atMobiles"]), mention["isAtAll"]) == (["13800000011", "8613900000022"], False)
 
 
 def test_wecom_bot(webhook: WebServer, monkeypatch: pytest.MonkeyPatch) -> None:

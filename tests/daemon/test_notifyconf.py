@@ -185,7 +185,7 @@ def test_channel_mapping_form_and_address_override(tmp_path: Path) -> None:
         "channels:\n"
         "  gw: {url: 'json://127.0.0.1:9/sms?token=${GW_TOKEN}', address: phone}\n"
         "  mail: 'mailto://127.0.0.1:2525?from=a@example.gov.cn'\n"
-        "people: {zhang: {name: 张三, phone: 13800000001}}\n"
+        "people: {zhang: {name: 张三, phone: 13800000001}, li: {name: 李四, phone: '+86 139 0000-0022'}}\n"
         "teams: {值班: zhang, 网信办: [zhang]}\n"
         "admin: 网信办\n"
         "policies: {red: [{notify: 值班, via: gw, after: 90}]}\n",
@@ -195,6 +195,7 @@ def test_channel_mapping_form_and_address_override(tmp_path: Path) -> None:
     assert config.channels["gw"] == ChannelSpec("gw", "json://127.0.0.1:9/sms?token=t0k", "phone")
     assert config.channels["mail"].address == "email"
     assert config.directory.people["zhang"].phone == "13800000001"  # an unquoted number is still text
+    assert config.directory.people["li"].phone == "+8613900000022"  # as gateways and @-mentions want it
     assert config.directory.teams["值班"] == ("zhang",)
     assert config.admin_team == "网信办"
     [step] = config.policies[Level.RED].steps
