@@ -27,6 +27,8 @@ log = structlog.get_logger(__name__)
 MASK = "***"
 # Query keys whose values are secrets (matched as substrings: ``access_token``, ``apikey``, ``+X-Token``).
 SECRET_KEYS = ("token", "secret", "key", "pass", "pwd", "sign", "auth", "credential")
+# Group chat robots: a message reaches the whole group; addresses, if any, are only @-mentions.
+GROUP_ROBOTS = frozenset({"dingtalk", "wecombot", "feishu", "lark"})
 # Schemes whose host part is the credential (``dingtalk://{token}/``).
 HOST_IS_SECRET = frozenset({"dingtalk", "wecombot", "feishu", "lark", "tgram", "pushplus", "serverchan"})
 _MIN_SECRET = 4  # shorter "secrets" would blank ordinary words out of log lines
@@ -207,7 +209,9 @@ def deliver(spec: ChannelSpec, notification: Notification, *, timeout: float = 1
     local.register()
     fields = {"channel": spec.name, "url": spec.masked_url, "notification": notification.id}
     targets, missing = _addresses(spec, notification.recipients)
-    if spec.address != "none" and not targets:
+    # A group robot with `address: phone` only @-mentions people: with nobody to mention, the group
+    # still gets the message.
+    if spec.address != "none" and not targets and _scheme(spec.url) not in GROUP_ROBOTS:
         names = "、".join(p.name for p in notification.recipients) or "(none)"
         what = "an e-mail address" if spec.address == "email" else "a phone number"
         detail = f"no recipient has {what} for this channel: {names}"
@@ -264,8 +268,12 @@ def body_format(notification: Notification) -> str:
     return declared if declared in _FORMATS else "text"
 
 
+def _scheme(url: str) -> str:
+    return url.partition("://")[0].strip().lower()
+
+
 def _is_mail(url: str) -> bool:
-    return url.partition("://")[0].strip().lower() in ("mailto", "mailtos")
+    return _scheme(url) in ("mailto", "mailtos")
 
 
 def _addresses(spec: ChannelSpec, people: Iterable[Person]) -> tuple[list[str], list[str]]:

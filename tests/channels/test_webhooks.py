@@ -78,6 +78,15 @@ def test_dingtalk_with_address_phone_mentions_the_people_on_duty(webhook: WebSer
     assert (sorted(mention["atMobiles"]), mention["isAtAll"]) == (["13800000011", "8613900000022"], False)
 
 
+def test_dingtalk_with_address_phone_and_nobody_to_mention_still_tells_the_group(
+        webhook: WebServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(NotifyDingTalk, "notify_url", f"http://{webhook.base}/robot/send?access_token={{token}}")
+    note = Notification("n-3", "duty-group", (Person("sun", "孙磊", email="sun@example.gov.cn"),), "【红色预警】x", "y")
+    assert deliver(ChannelSpec("duty-group", f"dingtalk://{TOKEN}/", address="phone"), note).ok
+    [request] = webhook.requests
+    assert request.json()["at"]["atMobiles"] == []
+
+
 def test_wecom_bot(webhook: WebServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(NotifyWeComBot, "notify_url", f"http://{webhook.base}/cgi-bin/webhook/send?key={{key}}")
     assert deliver(ChannelSpec("wecom", f"wecombot://{TOKEN}"), chat_note()).ok
