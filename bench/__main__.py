@@ -21,6 +21,9 @@ import logging
 import random
 import re
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -99,6 +102,14 @@ def timed(run: Callable[[], object]) -> float:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak RSS. Linux's ``VmHWM`` where there is one: ``ru_maxrss`` carries over a
+    parent's peak into a child started by fork and exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -155,17 +166,38 @@ def by_length(analyzer: Analyzer, rules: RuleSet, everything: list[Message], rep
                   f"| {1e6 * ours / len(msgs):>7.1f} | {bare / ours:>5.2f} |", flush=True)
 
 
+def target_memory(corpus: Path, backend: Backend, words_file: Path) -> int:
+    """Peak RSS (MB) of a process doing only what the daemon does at the target size: one analyzer,
+    1,000 rules over the 50,000 keywords of ``words_file``, every message analysed and evaluated. Run
+    in its own process (``--target-memory``), so the matrix's other rule sets and analyzers and the
+    tokenizer that picked the keywords do not count."""
+    texts = load_texts(corpus)
+    analyzer = Analyzer(cache_dir=ROOT / ".pytest_cache" / "jieba", backend=backend)
+    analyzer.initialize()
+    rules = ruleset(1000, words_file.read_text(encoding="utf-8").split(), random.Random(20261121))
+    analyzer.use_words(rules.words)
+    with Engine(rules) as engine:
+        for m in [*messages(texts[:3000], "s"), *messages(joined(texts[:8000]), "j")]:
+            engine.evaluate(analyzer.analyze(m), Spread.of_message(m), (), AT)
+    return round(peak_rss_mb())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer messages and only the corner configs")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--backend", choices=["jieba", "rjieba", "both"], default="both")
+    parser.add_argument("--target-memory", choices=["jieba", "rjieba"], help=argparse.SUPPRESS)
+    parser.add_argument("--words", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.disable(logging.INFO)  # structlog's default goes to stdout: keep the table readable
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     jieba.setLogLevel(logging.WARNING)
+    if args.target_memory:
+        print(target_memory(args.corpus, args.target_memory, args.words))
+        return 0
 
     rng = random.Random(20261120)
     texts = load_texts(args.corpus)
@@ -209,7 +241,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     target = ruleset(rules_count, random.Random(20261121).sample(words, min(keyword_count, len(words))), rng)
     for analyzer in analyzers.values():
         by_length(analyzer, target, [*corpora["short"], *corpora["200ch"]], 3 if args.quick else 5)
-    print(f"\npeak RSS of the whole run: {peak_rss_mb():.0f} MB")
+    print(f"\npeak RSS of the whole run (both backends, every rule set above): {peak_rss_mb():.0f} MB")
+    with tempfile.TemporaryDirectory() as scratch:
+        words_file = Path(scratch) / "words.txt"
+        words_file.write_text("\n".join(sorted(target.words)), encoding="utf-8")
+        for backend in backends:
+            command = [sys.executable, "-m", "bench", "--target-memory", backend, "--words", str(words_file),
+                       "--corpus", str(args.corpus)]
+            alone = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+            print(f"peak RSS of a process with only the {rules_count:,} × {keyword_count:,} rule set, {backend}: "
+                  f"{alone.stdout.split()[-1]} MB")
     return 0
 
 
