@@ -26,9 +26,11 @@ A keyword matches a word of the text as jieba cuts it, never a substring: 上访
    false positives (加强拆除 → 将加/强拆/除).
 
 Two tokenizer backends (FIELD-GUIDE §2): ``rjieba`` (the ``fast`` extra, about ten times faster)
-when it is installed, else ``jieba``. They cut the same tokens with the county's keywords (a test
-compares hits and verdicts on the corpus); with thousands of words unknown to jieba's dictionary
-added, their suggested word frequencies can drift apart and a few cuts differ.
+when it is installed, else ``jieba``. They cut the same tokens (a test compares hits and verdicts on
+the corpus) but for two corners: rjieba keeps Latin words joined by a dot together (qq.com), and it
+counts CJK extension characters (beyond U+9FD5, such as 𠰷) as Chinese where jieba cuts them off as
+symbols. Keywords already in the dictionary are not added again: that would change their frequency
+and, in jieba, count them twice into the total, which shifts every cut (and the backends apart).
 
 Not thread-safe: the tokenizer assumes one analysing thread. The daemon analyses on its evaluation
 thread only.
@@ -127,6 +129,10 @@ class _Tokenizer(Protocol):
 
     def add_word(self, word: str, freq: int | None = None, tag: str | None = None) -> None: ...
 
+    def has_word(self, word: str) -> bool:
+        """Whether ``word`` is a word of the dictionary (not just the start of one)."""
+        ...
+
     def pieces(self, text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, list[str]]]:
         """jieba's default cut (HMM on) of ``text``, at least of the blocks holding ``spans``: for each
         part cut, its offset in ``text`` and its tokens (which together are that part)."""
@@ -148,6 +154,9 @@ class _Jieba:
 
     def add_word(self, word: str, freq: int | None = None, tag: str | None = None) -> None:
         self.tokenizer.add_word(word, freq, tag)
+
+    def has_word(self, word: str) -> bool:
+        return bool(self.tokenizer.FREQ.get(word))  # the prefixes of words are in FREQ with 0
 
     def pieces(self, text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, list[str]]]:
         # jieba cuts each run of its "han" characters (a block) on its own and every other character
@@ -186,6 +195,10 @@ class _RJieba:
 
     def add_word(self, word: str, freq: int | None = None, tag: str | None = None) -> None:
         self.tokenizer.add_word(word, freq, tag)
+
+    def has_word(self, word: str) -> bool:
+        found: bool = self.tokenizer.has_word(word)
+        return found
 
     def pieces(self, text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, list[str]]]:
         return [(0, self.tokenizer.cut(text, True))]
@@ -312,7 +325,11 @@ class Analyzer:
         keywords = Keywords(words, pinyin)
         for key in keywords.originals:
             if key not in self._jieba_words:
-                self._tokenizer.add_word(key)  # default frequency: never a large one
+                # A word of the dictionary keeps its frequency: adding it again would raise it a little
+                # and, in jieba, count it into the total twice, which shifts every cut (and the two
+                # backends apart). A new word gets the default frequency: never a large one.
+                if not self._tokenizer.has_word(key):
+                    self._tokenizer.add_word(key)
                 self._jieba_words.add(key)
         return keywords
 
