@@ -11,7 +11,7 @@ from pathlib import Path
 
 from daemon.durations import DurationError, parse_duration
 from daemon.reportconf import ReportSchedule, parse_reports
-from rules.errors import ConfigError, Problem
+from rules.errors import ConfigError, Problem, recorded
 from rules.yamlsrc import Node, check_keys, load_file
 
 DEFAULT_PATH = Path("/etc/yuqing/config.yaml")
@@ -161,11 +161,7 @@ class _Parser:
     def text(self, node: Node | None) -> str | None:
         if node is None or node.is_null:
             return None
-        try:
-            return node.str()
-        except ConfigError as exc:
-            self.problems.extend(exc.problems)
-            return None
+        return recorded(self.problems, node.str, None)
 
     def path(self, node: Node | None) -> Path | None:
         value = self.text(node)
@@ -229,11 +225,7 @@ class _Parser:
     def csv(self, node: Node | None) -> CsvSpec:
         if node is None or node.is_null:
             return CsvSpec()
-        try:
-            return self._csv(node)
-        except ConfigError as exc:
-            self.problems.extend(exc.problems)
-            return CsvSpec()
+        return recorded(self.problems, lambda: self._csv(node), CsvSpec())
 
     def _csv(self, node: Node) -> CsvSpec:
         self.problems.extend(check_keys(node, CSV_KEYS, "csv"))
@@ -274,11 +266,8 @@ class _Parser:
         """``expect: {source: duration}``: how long each source may be quiet."""
         if node is None or node.is_null:
             return ()
-        try:
-            entries = node.mapping("a mapping of source to duration, like {weibo: 2h}")
-        except ConfigError as exc:
-            self.problems.extend(exc.problems)
-            return ()
+        what = "a mapping of source to duration, like {weibo: 2h}"
+        entries: dict[str, Node] = recorded(self.problems, lambda: node.mapping(what), {})
         found = ((source, self.optional_duration(value)) for source, value in entries.items())
         return tuple((source, d) for source, d in found if d is not None)
 

@@ -20,7 +20,7 @@ from apprise.manager_plugins import NotificationManager
 from channels import local, sms_gateway
 from channels.model import Address, AliyunSms, ChannelSpec, Gateway, HttpSms, TencentSms
 from channels.secrets import CredentialsError, load_credentials
-from rules.errors import ConfigError, Problem, did_you_mean
+from rules.errors import ConfigError, Problem, did_you_mean, recorded
 from rules.yamlsrc import Node, check_keys
 
 ADDRESSES: tuple[Address, ...] = ("email", "phone", "none")
@@ -64,11 +64,7 @@ class Collector:
     def _mapping(self, node: Node | None, what: str) -> dict[str, Node]:
         if node is None or node.is_null:
             return {}
-        try:
-            return node.mapping(what)
-        except ConfigError as exc:
-            self.problems.extend(exc.problems)
-            return {}
+        return recorded(self.problems, lambda: node.mapping(what), {})
 
     def _text(self, node: Node, what: str = "text") -> str | None:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Literal, cast
 
@@ -22,7 +23,7 @@ from daemon.notifychannels import infer_address
 from daemon.notifyduty import DutyParser, hint
 from daemon.policy import NotifyConfig, Policy, Retry, Step
 from daemon.rota import coverage
-from rules.errors import ConfigError, Problem
+from rules.errors import ConfigError, Problem, recorded
 from rules.model import Level
 from rules.yamlsrc import Node, check_keys, load_file
 
@@ -176,10 +177,8 @@ class _Parser(DutyParser):
                 hint = _hint(name, LEVELS) or ": expected red, yellow or blue"
                 self.problems.append(Problem(f'unknown level "{name}"{hint}', keys[name]))
                 continue
-            try:
-                items = value.sequence(f"a list of steps for {name}")
-            except ConfigError as exc:
-                self.problems.extend(exc.problems)
+            items = recorded(self.problems, partial(value.sequence, f"a list of steps for {name}"), None)
+            if items is None:
                 continue
             steps = [self.step(item, teams, channels) for item in items]
             policies[level] = Policy(level, tuple(s for s in steps if s is not None))

@@ -9,6 +9,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from functools import partial
 from typing import Literal, cast
 
 from channels.model import Person
@@ -16,7 +17,7 @@ from daemon.durations import DurationError, parse_duration
 from daemon.notifychannels import Collector
 from daemon.policy import Deadline, QuietHours, Route, SmsLimit
 from daemon.rota import DAY_MINUTES, DAY_WORDS, Rota, Shift
-from rules.errors import ConfigError, Problem, did_you_mean
+from rules.errors import ConfigError, Problem, did_you_mean, recorded
 from rules.model import Level
 from rules.yamlsrc import Node, check_keys
 
@@ -50,11 +51,7 @@ class DutyParser(Collector):
 
     def _names(self, node: Node, what: str) -> list[tuple[str, Node]]:
         """A list of names (or one name) with where each is written."""
-        try:
-            items = node.items(f"a list of {what}")
-        except ConfigError as exc:
-            self.problems.extend(exc.problems)
-            return []
+        items: list[Node] = recorded(self.problems, lambda: node.items(f"a list of {what}"), [])
         out = []
         for item in items:
             value = self._text(item, f"a {what} name")
@@ -120,10 +117,8 @@ class DutyParser(Collector):
         rotas: dict[str, Rota] = {}
         keys = node.keys_at() if node is not None else {}
         for team, value in self._mapping(node, "a rota (team: list of shifts)").items():
-            try:
-                items = value.sequence(f'a list of shifts for rota "{team}"')
-            except ConfigError as exc:
-                self.problems.extend(exc.problems)
+            items = recorded(self.problems, partial(value.sequence, f'a list of shifts for rota "{team}"'), None)
+            if items is None:
                 continue
             shifts = [self.shift(team, i, item, people, declared) for i, item in enumerate(items)]
             rotas[team] = Rota(team, tuple(s for s in shifts if s is not None), keys[team])
@@ -198,11 +193,7 @@ class DutyParser(Collector):
     def deadlines(self, node: Node | None, teams: Known, channels: Known) -> tuple[Deadline, ...]:
         if node is None or node.is_null:
             return ()
-        try:
-            items = node.sequence("a list of deadlines")
-        except ConfigError as exc:
-            self.problems.extend(exc.problems)
-            return ()
+        items: list[Node] = recorded(self.problems, lambda: node.sequence("a list of deadlines"), [])
         out: dict[str, Deadline] = {}
         for item in items:
             deadline = self.deadline(item, teams, channels)
@@ -238,11 +229,7 @@ class DutyParser(Collector):
     def _items(self, node: Node | None) -> list[Node]:
         if node is None or node.is_null:
             return []
-        try:
-            return node.items("a list of durations")
-        except ConfigError as exc:
-            self.problems.extend(exc.problems)
-            return []
+        return recorded(self.problems, lambda: node.items("a list of durations"), [])
 
     def _within(self, node: Node | None) -> tuple[timedelta, int]:
         """``2h`` or ``5 workdays`` (counted with the statutory holidays, rules.calendar)."""

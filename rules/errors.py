@@ -7,13 +7,14 @@ at once (like pySigma's ``collect_errors``), not the first only.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from rules.model import Location
 
 Severity = Literal["error", "warning"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,16 @@ class ConfigError(Exception):
     @property
     def errors(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.severity == "error")
+
+
+def recorded(problems: list[Problem], parse: Callable[[], T], default: T) -> T:
+    """``parse()``, or ``default`` with the problems it raised added to ``problems``: a load goes on
+    past a bad part, so that it reports every problem at once."""
+    try:
+        return parse()
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return default
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
