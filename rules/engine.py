@@ -33,6 +33,7 @@ log = structlog.get_logger(__name__)
 
 _ACTION = re.compile(r'\s*\{\s*"r(\d+)"')  # the fired rule's name opens the action message
 SID = "0"  # the one session every fact goes to (each extra sid costs memory per rule)
+_NOTHING = Verdict(Level.NONE, (), None, ())  # most messages: immutable, so one instance serves them all
 PRIMER = "primer"  # a rule and fact of every ruleset that only create its session state (see _prime)
 
 
@@ -100,7 +101,9 @@ class Engine:
                  at: datetime) -> Verdict:
         """The verdict of the live rules on one message: level, matches in rule order, reasons."""
         fired = self._matching(analysis, spread, periods)
-        by_word = {h.word: h for h in analysis.hits} if fired else {}
+        if not fired:
+            return _NOTHING
+        by_word = {h.word: h for h in analysis.hits}
         matches: list[RuleMatch] = []
         reasons: list[str] = []
         period: str | None = None

@@ -369,51 +369,51 @@ class Analyzer:
             positions, spelled = _fold_spellings(text, positions, keywords)
         if not positions:
             return Analysis(message)
-        if kept is not None:
-            positions = {key: {kept[start] for start in starts} for key, starts in positions.items()}
-        hits = [KeywordHit(word, tuple(starts) if len(starts) == 1 else tuple(sorted(starts)))
+        if kept is not None:  # offsets only grow along the text: the starts stay in order
+            positions = {key: [kept[start] for start in starts] for key, starts in positions.items()}
+        hits = [KeywordHit(word, tuple(starts))
                 for key, starts in positions.items() for word in keywords.originals[key]]
         hits.sort(key=_first_then_word)
         return Analysis(message, tuple(hits), tuple(spelled))
 
-    def _confirmed(self, text: str, spans: Iterable[tuple[int, int]], keywords: Keywords) -> dict[str, set[int]]:
-        """Every keyword that is a word of ``text``, with its starts in ``text``: a token of jieba's cut,
-        or two or more characters inside one (what search mode yields: 上访 inside 集体上访). A
-        keyword that straddles two tokens (上访 in 马上/访问) is not a word of the text."""
+    def _confirmed(self, text: str, spans: Iterable[tuple[int, int]], keywords: Keywords) -> dict[str, list[int]]:
+        """Every keyword that is a word of ``text``, with its starts in ``text`` in order: a token of
+        jieba's cut, or two or more characters inside one (what search mode yields: 上访 inside
+        集体上访). A keyword that straddles two tokens (上访 in 马上/访问) is not a word of the text."""
         originals, automaton, longest = keywords.originals, keywords.automaton, keywords.longest
-        found: dict[str, set[int]] = {}
+        found: dict[str, list[int]] = {}
         for at, tokens in self._tokenizer.pieces(text, spans):
             for token in tokens:
                 size = len(token)
                 if token in originals:
-                    found.setdefault(token, set()).add(at)
+                    found.setdefault(token, []).append(at)
                 if size > _SCAN and automaton is not None:  # a long run of letters or digits
                     for last, key in automaton.iter(token):
                         if 1 < len(key) < size:
-                            found.setdefault(key, set()).add(at + last + 1 - len(key))
+                            found.setdefault(key, []).append(at + last + 1 - len(key))
                 elif size > 2:
                     for width in range(2, min(size, longest + 1)):
                         for start in range(size - width + 1):
                             if token[start:start + width] in originals:
-                                found.setdefault(token[start:start + width], set()).add(at + start)
+                                found.setdefault(token[start:start + width], []).append(at + start)
                 at += size
         return found
 
 
-def _fold_spellings(text: str, positions: dict[str, set[int]],
-                    keywords: Keywords) -> tuple[dict[str, set[int]], list[tuple[str, str]]]:
+def _fold_spellings(text: str, positions: dict[str, list[int]],
+                    keywords: Keywords) -> tuple[dict[str, list[int]], list[tuple[str, str]]]:
     """Pinyin spellings counted as the keywords they stand for (where not glued to other letters),
     and (keyword, spelling) for each one found."""
-    folded: dict[str, set[int]] = {}
+    folded: dict[str, list[int]] = {}
     spelled: list[tuple[str, str]] = []
     for key, starts in positions.items():
         base = keywords.spelled.get(key)
         if base is None:
-            folded.setdefault(key, set()).update(starts)
+            folded[key] = sorted({*folded.get(key, ()), *starts})
             continue
-        clear = {start for start in starts if not keywords.glued(text, key, start)}
+        clear = [start for start in starts if not keywords.glued(text, key, start)]
         if clear:
-            folded.setdefault(base, set()).update(clear)
+            folded[base] = sorted({*folded.get(base, ()), *clear})
             spelled += [(word, key) for word in keywords.originals[base]]
     return folded, sorted(spelled)
 
