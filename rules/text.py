@@ -11,12 +11,13 @@ A keyword matches a word of the text as jieba cuts it, never a substring: 上访
 2. Undo simple evasions: separator symbols and spaces between two Chinese characters (拆*迁, 拆 迁,
    拆-迁) are dropped for matching, and positions are mapped back to the body. Words of keyword sets
    marked ``pinyin: true`` are also looked for in pinyin (拆qian, chai迁, chaiqian: ``Keywords``).
-3. With the Python backend, prefilter with an Aho-Corasick automaton over the keywords: most
-   messages contain none, and those never reach the tokenizer (27 µs against 350 µs a message).
-   jieba cuts every block of Chinese characters and letters on its own, so only the blocks that hold
-   a candidate are cut: the same tokens for a fraction of the work. With ``rjieba`` cutting the
-   whole text costs less than the scan (about 7 µs against 19 µs for a 45-character message with
-   50,000 keywords), so there is no prefilter.
+3. Prefilter with an Aho-Corasick automaton over the keywords: most messages contain none, and those
+   never reach the tokenizer (27 µs against 350 µs a message with the Python backend). jieba cuts
+   every block of Chinese characters and letters on its own, so only the stretches around candidates
+   are cut: the same tokens for a fraction of the work. ``rjieba`` cuts a 45-character message in
+   about 7 µs, while the scan costs more the more keywords there are (1 µs at 50, 3 µs at 300, 7 µs
+   at 1,000, 23 µs at 50,000, where every message holds a candidate): with ``rjieba`` the prefilter
+   is used below ``RJIEBA_PREFILTER_BELOW`` keywords only.
 4. Confirm with jieba's default cut: a keyword is a word of the text where it is a token, or two or
    more characters inside one token (爆炸 inside 发生爆炸, 上访 inside 集体上访), never where it
    straddles two (上访 in 马上/访问). That is exactly what search mode yields (its 2- and 3-character
@@ -69,6 +70,7 @@ _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Separators an evasion puts inside a word. Not "," (the full-width comma normalises to it) and no
 # line break (title and text are joined by one): those separate real sentences.
 _SEPARATED = re.compile(rf"(?<=[{_HAN}])[ \t\u00a0*#@&^~|/\\\-_+=.·•・'\"`♥♡★☆]{{1,3}}(?=[{_HAN}])")
+RJIEBA_PREFILTER_BELOW = 600  # keywords (spellings included); see step 3 above
 _JOIN = 16  # candidate stretches closer than this are cut in one call by the Python backend
 _SCAN = 12  # tokens longer than this are searched with the automaton rather than slice by slice
 _USERDICT_LINE = re.compile(r"^(.+?)( [0-9]+)?( [a-z]+)?$")
@@ -123,7 +125,7 @@ def compact(text: str) -> tuple[str, list[int] | None]:
 
 class _Tokenizer(Protocol):
     name: Backend
-    prefilter: bool  # whether scanning for candidate keywords first costs less than cutting the text
+    prefilter_below: float  # up to how many keywords scanning for candidates first costs less than cutting
 
     def initialize(self) -> None: ...
 
@@ -141,7 +143,7 @@ class _Tokenizer(Protocol):
 
 class _Jieba:
     name: Backend = "jieba"
-    prefilter = True
+    prefilter_below: float = float("inf")
 
     def __init__(self, cache_dir: Path | None) -> None:
         self.tokenizer = jieba.Tokenizer()
@@ -183,7 +185,7 @@ class _Jieba:
 
 class _RJieba:
     name: Backend = "rjieba"
-    prefilter = False
+    prefilter_below: float = RJIEBA_PREFILTER_BELOW
 
     def __init__(self) -> None:
         import rjieba  # the optional `fast` extra
@@ -357,7 +359,7 @@ class Analyzer:
             return Analysis(message)
         text, kept = compact(normalize(message.body))
         spans: Iterable[tuple[int, int]] = ((0, len(text)),)
-        if self._tokenizer.prefilter:
+        if len(keywords.originals) < self._tokenizer.prefilter_below:
             candidates = keywords.candidates(text)
             if not candidates:
                 return Analysis(message)

@@ -17,7 +17,16 @@ from hypothesis import strategies as st
 
 from rules.errors import ConfigError
 from rules.model import Level, Message, RuleSet, Spread
-from rules.text import Analyzer, Backend, _Jieba, available_backend, compact, normalize
+from rules.text import (
+    RJIEBA_PREFILTER_BELOW,
+    Analyzer,
+    Backend,
+    Keywords,
+    _Jieba,
+    available_backend,
+    compact,
+    normalize,
+)
 from tests.rules.conftest import message, rule, term
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "bench.jsonl"
@@ -95,10 +104,10 @@ def test_full_width_text_keeps_its_offsets(analyzer: Analyzer) -> None:
     assert hits == {"PX": (3,), "ＰＸ项目": (3,), "集体上访": (10,), "上访": (12,)}
 
 
-def test_a_message_without_candidates_never_reaches_jieba(jieba_cache: Path,
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_message_without_candidates_never_reaches_jieba(jieba_cache: Path, backend: Backend,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    # The Python backend only: rjieba cuts a whole message faster than the prefilter scans it.
-    analyzer = Analyzer(cache_dir=jieba_cache, backend="jieba")
+    analyzer = Analyzer(cache_dir=jieba_cache, backend=backend)
     analyzer.use_words(KEYWORDS)
     calls: list[str] = []
     real = analyzer._tokenizer.pieces
@@ -112,6 +121,21 @@ def test_a_message_without_candidates_never_reaches_jieba(jieba_cache: Path,
     assert calls == []
     assert analyzer.analyze(message("我马上访问一下网站")).hits == ()  # candidate 上访: jieba says no
     assert calls == ["我马上访问一下网站"]
+
+
+@pytest.mark.skipif(available_backend() != "rjieba", reason="the fast extra (rjieba) is not installed")
+def test_rjieba_cuts_at_once_when_scanning_many_keywords_costs_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    analyzer = Analyzer(backend="rjieba")
+    many = frozenset(f"关键词{i}" for i in range(RJIEBA_PREFILTER_BELOW)) | {"上访"}
+    analyzer.use_words(many)
+    scans: list[str] = []
+    real = Keywords.candidates
+    monkeypatch.setattr(Keywords, "candidates", lambda self, text: scans.append(text) or real(self, text))
+    assert analyzer.analyze(message("村民集体上访")).words == {"上访"}
+    assert scans == []
+    analyzer.use_words(frozenset({"上访"}))
+    assert analyzer.analyze(message("村民集体上访")).words == {"上访"}
+    assert scans == ["村民集体上访"]
 
 
 def test_reload_replaces_the_keywords_looked_for(jieba_cache: Path) -> None:
