@@ -35,12 +35,14 @@ class SmtpSink:
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
+    envelopes: list[Any] = field(default_factory=list)  # as received, for tests of the raw SMTP exchange
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         with self.arrived:
+            self.envelopes.append(envelope)
             self.messages.append(parsed)
             self.recipients.append(list(envelope.rcpt_tos))
             self.arrived.notify_all()

@@ -1,5 +1,5 @@
-"""Real servers on 127.0.0.1 for delivery tests: SMTP (aiosmtpd), HTTP that records every request (also
-the ones it answers with an error), and a silent TCP listener."""
+"""Real servers on 127.0.0.1 for delivery tests: SMTP (the aiosmtpd sink of tests/conftest.py), HTTP
+that records every request (also the ones it answers with an error), and a silent TCP listener."""
 
 from __future__ import annotations
 
@@ -12,31 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.conftest import free_port
-
-
-@dataclass
-class Mailbox:
-    port: int
-    envelopes: list[Envelope] = field(default_factory=list)
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
+from tests.conftest import SmtpSink, free_port
 
 
 @pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    try:
-        yield box
-    finally:
-        controller.stop()
+def mailbox(smtp_server: SmtpSink) -> SmtpSink:
+    """The shared SMTP sink (tests/conftest.py), under the name these delivery tests use."""
+    return smtp_server
 
 
 @dataclass

@@ -17,7 +17,8 @@ from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, Outcom
 from channels.testing import CapturingChannel
 
 if TYPE_CHECKING:
-    from tests.channels.conftest import Mailbox, WebServer
+    from tests.channels.conftest import WebServer
+    from tests.conftest import SmtpSink
 
 PASSWORD = "Pw-7f3a9c1e"
 TOKEN = "tk" + "5e8d" * 15  # 62 characters, like a DingTalk access token
@@ -29,7 +30,7 @@ ZHANG = Person("zhang", "张三", phone="13800000001", email="zhang@example.gov.
 
 
 class Servers:
-    def __init__(self, mailbox: Mailbox, webhook: WebServer, refused: int, tmp: Path) -> None:
+    def __init__(self, mailbox: SmtpSink, webhook: WebServer, refused: int, tmp: Path) -> None:
         self.mailbox, self.webhook, self.refused, self.tmp = mailbox, webhook, refused, tmp
 
 
@@ -87,7 +88,7 @@ def _gateway(name: str, gateway: HttpSms | AliyunSms | TencentSms) -> ChannelSpe
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_no_secret_leaks(
-    case: str, mailbox: Mailbox, webhook: WebServer, refused_port: int, tmp_path: Path,
+    case: str, mailbox: SmtpSink, webhook: WebServer, refused_port: int, tmp_path: Path,
     caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(

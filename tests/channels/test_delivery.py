@@ -15,7 +15,8 @@ from channels.delivery import body_format, deliver, mask_url, notify_type, prepa
 from channels.model import ChannelSpec, Notification, Outcome, Person
 
 if TYPE_CHECKING:
-    from tests.channels.conftest import Mailbox, WebServer
+    from tests.channels.conftest import WebServer
+    from tests.conftest import SmtpSink
 
 ZHANG = Person("zhang", "张三", role="值班员", phone="13800000001", email="zhang@example.gov.cn")
 LI = Person("li", "李四", phone="13800000002", email="li@example.gov.cn")
@@ -32,7 +33,7 @@ def mail_url(port: int) -> str:
     return f"mailto://127.0.0.1:{port}?from=alerts@example.gov.cn&mode=insecure"
 
 
-def test_mailto_reaches_every_recipient_with_chinese_intact(mailbox: Mailbox) -> None:
+def test_mailto_reaches_every_recipient_with_chinese_intact(mailbox: SmtpSink) -> None:
     result = deliver(ChannelSpec("email", mail_url(mailbox.port), "email"), note(ZHANG, LI, WANG))
 
     assert result.outcome is Outcome.OK
@@ -89,7 +90,7 @@ def test_unusable_url_is_permanent(url: str) -> None:
     assert result.detail.startswith("apprise refused the URL ")
 
 
-def test_nobody_with_an_address_is_permanent(mailbox: Mailbox) -> None:
+def test_nobody_with_an_address_is_permanent(mailbox: SmtpSink) -> None:
     result = deliver(ChannelSpec("sms", "capture://sms", "phone"), note(WANG))
     assert result.outcome is Outcome.PERMANENT
     assert result.detail == "no recipient has a phone number for this channel: 王五"

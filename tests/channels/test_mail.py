@@ -20,8 +20,7 @@ from aiosmtpd.controller import Controller
 from channels.delivery import deliver
 from channels.model import Alert, ChannelSpec, Notification, Outcome, Person
 from channels.templates import Renderer
-from tests.channels.conftest import Mailbox
-from tests.conftest import free_port
+from tests.conftest import SmtpSink, free_port
 
 ZHANG = Person("zhang", "张三", email="zhang@example.gov.cn")
 LI = Person("li", "李四", email="li@example.gov.cn")
@@ -39,13 +38,13 @@ def two_part(*people: Person) -> Notification:
     return Notification("n-1", "email", people, title, text, alert=ALERT, meta={"html": html})
 
 
-def parsed(box: Mailbox, i: int = 0) -> EmailMessage:
+def parsed(box: SmtpSink, i: int = 0) -> EmailMessage:
     message = email.message_from_bytes(box.envelopes[i].original_content or b"", policy=policy.default)
     assert isinstance(message, EmailMessage)
     return message
 
 
-def test_text_and_html_parts_arrive_with_chinese_intact(mailbox: Mailbox) -> None:
+def test_text_and_html_parts_arrive_with_chinese_intact(mailbox: SmtpSink) -> None:
     url = f"mailto://127.0.0.1:{mailbox.port}?from=县网信办<alerts@example.gov.cn>&mode=insecure"
     result = deliver(ChannelSpec("email", url, "email"), two_part(ZHANG, LI))
 
@@ -72,14 +71,14 @@ def test_text_and_html_parts_arrive_with_chinese_intact(mailbox: Mailbox) -> Non
     assert "138****0001" in markup
 
 
-def test_without_html_the_apprise_path_sends_text_only(mailbox: Mailbox) -> None:
+def test_without_html_the_apprise_path_sends_text_only(mailbox: SmtpSink) -> None:
     url = f"mailto://127.0.0.1:{mailbox.port}?from=alerts@example.gov.cn&mode=insecure"
     plain = dataclasses.replace(two_part(ZHANG), meta={})
     assert deliver(ChannelSpec("email", url, "email"), plain).ok
     assert parsed(mailbox).get_body(("html",)) is None
 
 
-def test_refused_recipient_is_permanent(mailbox: Mailbox) -> None:
+def test_refused_recipient_is_permanent(mailbox: SmtpSink) -> None:
     async def refuse(server: object, session: object, envelope: object, address: str, options: object) -> str:
         return "550 no such user"
     mailbox.handle_RCPT = refuse  # type: ignore[attr-defined]
@@ -118,8 +117,8 @@ def _server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
 
 
 @pytest.fixture
-def starttls_box(certificate: tuple[Path, Path]) -> Iterator[Mailbox]:
-    box = Mailbox(free_port())
+def starttls_box(certificate: tuple[Path, Path]) -> Iterator[SmtpSink]:
+    box = SmtpSink("127.0.0.1", free_port())
     controller = Controller(box, hostname="127.0.0.1", port=box.port,
                             tls_context=_server_context(certificate), require_starttls=True)
     controller.start()
@@ -128,8 +127,8 @@ def starttls_box(certificate: tuple[Path, Path]) -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-def smtps_box(certificate: tuple[Path, Path]) -> Iterator[Mailbox]:
-    box = Mailbox(free_port())
+def smtps_box(certificate: tuple[Path, Path]) -> Iterator[SmtpSink]:
+    box = SmtpSink("127.0.0.1", free_port())
     controller = Controller(box, hostname="127.0.0.1", port=box.port, ssl_context=_server_context(certificate))
     controller.start()
     yield box
@@ -137,7 +136,7 @@ def smtps_box(certificate: tuple[Path, Path]) -> Iterator[Mailbox]:
 
 
 @pytest.mark.parametrize("html", [True, False], ids=["two-part", "apprise-text"])
-def test_starttls(starttls_box: Mailbox, html: bool) -> None:
+def test_starttls(starttls_box: SmtpSink, html: bool) -> None:
     url = f"mailtos://127.0.0.1:{starttls_box.port}?from=alerts@example.gov.cn&mode=starttls&verify=no"
     n = two_part(ZHANG) if html else dataclasses.replace(two_part(ZHANG), meta={})
     result = deliver(ChannelSpec("email", url, "email"), n, timeout=5)
@@ -145,7 +144,7 @@ def test_starttls(starttls_box: Mailbox, html: bool) -> None:
     assert parsed(starttls_box)["Subject"] == "【红色预警】城东拆迁户聚集<b>"
 
 
-def test_starttls_refuses_an_unverified_certificate(starttls_box: Mailbox) -> None:
+def test_starttls_refuses_an_unverified_certificate(starttls_box: SmtpSink) -> None:
     url = f"mailtos://127.0.0.1:{starttls_box.port}?from=alerts@example.gov.cn&mode=starttls"
     result = deliver(ChannelSpec("email", url, "email"), two_part(ZHANG), timeout=5)
     assert result.outcome is Outcome.RETRY
@@ -153,13 +152,13 @@ def test_starttls_refuses_an_unverified_certificate(starttls_box: Mailbox) -> No
     assert starttls_box.envelopes == []
 
 
-def test_plain_smtp_to_a_starttls_only_server_is_refused(starttls_box: Mailbox) -> None:
+def test_plain_smtp_to_a_starttls_only_server_is_refused(starttls_box: SmtpSink) -> None:
     url = f"mailto://127.0.0.1:{starttls_box.port}?from=alerts@example.gov.cn&mode=insecure"
     assert deliver(ChannelSpec("email", url, "email"), two_part(ZHANG), timeout=5).outcome is Outcome.RETRY
     assert starttls_box.envelopes == []
 
 
-def test_implicit_tls(smtps_box: Mailbox) -> None:
+def test_implicit_tls(smtps_box: SmtpSink) -> None:
     url = f"mailtos://127.0.0.1:{smtps_box.port}?from=alerts@example.gov.cn&mode=ssl&verify=no"
     result = deliver(ChannelSpec("email", url, "email"), two_part(ZHANG), timeout=5)
     assert result.outcome is Outcome.OK, result.detail
