@@ -39,9 +39,10 @@ def prune_processed(folders: Iterable[Path], keep: timedelta, now: datetime) -> 
             if when >= oldest or day.is_symlink() or not day.is_dir():
                 continue
             shutil.rmtree(day, ignore_errors=True)
-            removed += not day.exists()
             if day.exists():
                 log.warning("retention.not_removed", folder=str(day))
+            else:
+                removed += 1
     if removed:
         log.info("retention.processed_removed", days=removed, older_than=oldest.isoformat())
     return removed
@@ -50,7 +51,7 @@ def prune_processed(folders: Iterable[Path], keep: timedelta, now: datetime) -> 
 def prune_feed_items(store: Store, keep: timedelta, now: datetime) -> int:
     """Forget feed items first seen longer than ``keep`` ago. Returns how many rows went."""
     with store.transaction() as db:
-        removed = db.execute("DELETE FROM feed_seen WHERE at < ?", (to_epoch(now - keep),)).rowcount
+        removed: int = db.execute("DELETE FROM feed_seen WHERE at < ?", (to_epoch(now - keep),)).rowcount
     if removed:
         log.info("retention.feed_items_forgotten", items=removed, older_than=(now - keep).isoformat())
-    return int(removed)
+    return removed
