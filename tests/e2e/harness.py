@@ -80,6 +80,11 @@ class Daemon:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def report(self, lines: int = 30) -> str:
+        """Whether the daemon still runs (or how it ended) and its last log lines: for assertion messages."""
+        state = "running" if self.alive() else f"exited with {self.proc.returncode if self.proc else None}"
+        return f"daemon {state}; last lines:\n" + "\n".join(self.raw[-lines:])
+
 
 def county(root: Path, rules: str, notify: str, *, source: str | None = "grid", extra: str = "") -> Path:
     """A county set up the way the e2e tests need it: ``rules/county.yaml``, ``notify.yaml`` and a

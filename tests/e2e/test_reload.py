@@ -130,7 +130,7 @@ def test_messages_during_a_storm_of_reloads_see_one_whole_rule_set(tmp_path: Pat
             os.kill(daemon.proc.pid, signal.SIGHUP)  # at once, not only after the quiet period
             time.sleep(0.2)
         sender.join()
-        assert daemon.wait_event("message.graded", timeout=20, count=80)
+        assert daemon.wait_event("message.graded", timeout=20, count=80), daemon.report()
         graded = {(e["level"], tuple(e["rules"])) for e in daemon.matching("message.graded")}
         assert graded <= VERDICTS, graded
         assert len(graded) == 2  # both sets graded messages: the storm really interleaved
