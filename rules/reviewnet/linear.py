@@ -1,0 +1,92 @@
+"""A character n-gram logistic regression: weights from a small JSON file that ``train`` writes.
+
+The feature vector is the set of a text's distinct n-grams, scaled to unit length (1/sqrt(count)), so a
+long article and a short post are on one scale. Scoring is a dictionary look-up per n-gram.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rules.errors import ConfigError, Problem
+from rules.reviewnet.features import NGRAM_SIZES, ngrams
+from rules.reviewnet.score import TOP_FEATURES, ReviewScore, sigmoid
+
+FORMAT = "yuqing-review-model"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    bias: float
+    weights: Mapping[str, float]
+    sizes: tuple[int, ...] = NGRAM_SIZES
+    trained: Mapping[str, Any] = field(default_factory=dict)  # what it was trained on, for people
+    digest: str = ""  # of the file it came from: which weights graded a message
+
+    @property
+    def name(self) -> str:
+        return f"model:{self.digest[:12]}" if self.digest else "model"
+
+    def logit(self, grams: set[str]) -> tuple[float, list[tuple[str, float]]]:
+        if not grams:
+            return self.bias, []
+        scale = 1.0 / math.sqrt(len(grams))
+        weights = self.weights
+        parts = [(g, weights[g] * scale) for g in grams if g in weights]
+        return self.bias + math.fsum(c for _, c in parts), parts
+
+    def score(self, text: str) -> ReviewScore:
+        logit, parts = self.logit(ngrams(text, self.sizes))
+        # Words tell an analyst more than single characters: show n-grams of two or more when any push.
+        pushing = [p for p in parts if p[1] > 0 and len(p[0]) > 1] or [p for p in parts if p[1] > 0]
+        pushing = sorted(pushing, key=lambda p: (-p[1], p[0]))[:TOP_FEATURES]
+        return ReviewScore(sigmoid(logit), tuple((g, round(c, 3)) for g, c in pushing))
+
+    def to_json(self) -> str:
+        document = {"format": FORMAT, "version": VERSION, "ngrams": list(self.sizes), "bias": round(self.bias, 6),
+                    "trained": dict(self.trained),
+                    "weights": {g: round(w, 6) for g, w in sorted(self.weights.items())}}
+        return json.dumps(document, ensure_ascii=False, indent=0, sort_keys=False) + "\n"
+
+
+def load_model(path: Path) -> LinearModel:
+    """Read a weights file. Raises ConfigError naming the file and what is wrong with it."""
+    try:
+        raw = path.read_bytes()
+        document = json.loads(raw.decode("utf-8"))
+    except OSError as exc:
+        raise ConfigError([Problem(f"cannot read the review model: {exc.strerror or exc}", path=str(path))]) from exc
+    except (UnicodeError, ValueError) as exc:
+        raise ConfigError([Problem(f"the review model is not UTF-8 JSON: {exc}", path=str(path))]) from exc
+    return _parse(document, str(path), hashlib.sha256(raw).hexdigest())
+
+
+def _parse(document: object, where: str, digest: str) -> LinearModel:
+    def bad(message: str) -> ConfigError:
+        return ConfigError([Problem(f"not a review model: {message}", path=where)])
+
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise bad(f'expected a JSON object with "format": "{FORMAT}" (written by python -m rules.reviewnet.train)')
+    if document.get("version") != VERSION:
+        raise bad(f"version {document.get('version')!r}; this yuqing reads version {VERSION}")
+    sizes, bias, weights = document.get("ngrams"), document.get("bias"), document.get("weights")
+    if not isinstance(sizes, list) or not sizes or not all(isinstance(n, int) and 1 <= n <= 5 for n in sizes):
+        raise bad('"ngrams" must be a list of n-gram sizes between 1 and 5')
+    if not isinstance(bias, int | float) or not _number(bias):
+        raise bad('"bias" must be a finite number')
+    if not isinstance(weights, dict) or not all(isinstance(g, str) and _number(w) for g, w in weights.items()):
+        raise bad('"weights" must map n-grams to finite numbers')
+    trained = document.get("trained")
+    return LinearModel(float(bias), {g: float(w) for g, w in weights.items()}, tuple(sizes),
+                       trained if isinstance(trained, dict) else {}, digest)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
