@@ -122,6 +122,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from daemon.review import build_review_net, explain_fields
     from daemon.rulebook import build_rulebook, new_analyzer
     from rules.evaluate import near_misses
     from rules.model import Spread
@@ -129,6 +130,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     config = _config(args)
     analyzer = new_analyzer(config)
     rulebook = build_rulebook(config, analyzer)
+    review = build_review_net(config.review)
     now = SystemClock().now()
     status = 0
     for file in args.files:
@@ -150,6 +152,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 "keywords": {h.word: list(h.positions) for h in analysis.hits},
                 "period": verdict.period, "reasons": list(verdict.reasons),
             }
+            found.update(explain_fields(review, message, verdict))  # 待研判, for messages graded none
             if analysis.spelled:  # keywords found written in pinyin (拆qian)
                 found["spelled"] = [{"keyword": word, "as": spelling} for word, spelling in analysis.spelled]
             if args.verbose:

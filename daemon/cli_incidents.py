@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from daemon import corrections, incidents
+from daemon import corrections, incidents, review
 from daemon.clock import SystemClock, from_epoch, local
 from daemon.config import config_path, load_config
 from daemon.incidents import Incident, IncidentError
@@ -24,6 +24,9 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> dict[str, Callabl
     listing.add_argument("--open", action="store_true", help="only incidents not yet resolved or closed")
     listing.add_argument("--level", choices=["blue", "yellow", "red"], help="only this level")
     listing.add_argument("--json", action="store_true", help="one JSON object a line")
+    listing.add_argument("--review", action="store_true",
+                         help="the review list (待研判): messages no rule matched that look like an incident")
+    listing.add_argument("--limit", type=int, default=200, help="with --review: at most this many, newest first")
     show = sub.add_parser("show", parents=[common], help="an incident's timeline")
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
@@ -63,6 +66,8 @@ def summary(incident: Incident) -> dict[str, Any]:
 
 
 def cmd_incidents(args: argparse.Namespace) -> int:
+    if args.review:
+        return list_reviews(_store(args), args.limit, args.json)
     rows = incidents.listing(_store(args), open_only=args.open)
     rows = [i for i in rows if i.status not in (("closed", "merged") if args.open else ())]
     if args.level:
@@ -75,6 +80,27 @@ def cmd_incidents(args: argparse.Namespace) -> int:
             first = (item["first_seen"] or "")[:16].replace("T", " ")
             print(f"{incident.id}  {incident.level.label}  {incident.status:<12}  {first:<16}  "
                   f"{item['messages']:>4}条 {item['platforms']}平台  {incident.title}")
+    return 0
+
+
+def list_reviews(store: Store, limit: int, as_json: bool) -> int:
+    """待研判: newest first; never incidents, never alerted, for someone to read and decide."""
+    found = review.items(store, limit=limit)
+    if as_json:
+        for item in found:
+            print(json.dumps({"message": item.message_id, "at": local(item.at).isoformat(), "source": item.source,
+                              "score": round(item.score, 4), "features": list(item.features),
+                              "title": item.title, "text": item.text, "url": item.url}, ensure_ascii=False))
+        return 0
+    if not found:
+        print("待研判：无")
+        return 0
+    print(f"待研判 {len(found)} 条（未命中规则、疑似舆情事件，请人工研判；不发预警）")
+    print(f"{'时间':<14}  {'来源':<6}  分值  信息编号 / 内容（研判依据）")
+    for item in found:
+        basis = "、".join(item.features[:3]) or "—"
+        print(f"{local(item.at).strftime('%Y-%m-%d %H:%M')}  {item.source:<8}  {item.score:.2f}  "
+              f"{item.message_id}  {item.headline}（{basis}）")
     return 0
 
 

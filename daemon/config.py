@@ -5,18 +5,19 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from daemon.durations import DurationError, parse_duration
 from daemon.reportconf import ReportSchedule, parse_reports
+from daemon.reviewconf import ReviewSpec, parse_review
 from rules.errors import ConfigError, Problem, recorded
 from rules.yamlsrc import Node, check_keys, load_file
 
 DEFAULT_PATH = Path("/etc/yuqing/config.yaml")
 TOP_KEYS = ("state_dir", "inbox", "feeds", "rules", "periods", "dictionary", "notify", "http", "limits", "incidents",
-            "expect", "reports")
+            "expect", "reports", "review")
 INCIDENT_KEYS = ("window", "watch")
 DEFAULT_WINDOW = timedelta(hours=72)
 INBOX_KEYS = ("path", "source", "region", "format", "csv", "max_file_size", "expect")
@@ -95,6 +96,7 @@ class Config:
     # ``expect: {weibo: 2h}``: a source with no message for longer is a silent collector (daemon/source_watch.py).
     expect: tuple[tuple[str, timedelta], ...] = ()
     reports: ReportSchedule | None = None  # 日报/周报 schedule (daemon/reportconf.py)
+    review: ReviewSpec = field(default_factory=ReviewSpec)  # 待研判 recall net (daemon/reviewconf.py)
 
     @property
     def database(self) -> Path:
@@ -145,6 +147,7 @@ def load_config(path: Path) -> Config:
         keep_processed=keep_processed, keep_feed_items=keep_feed_items,
         window=window, watch=watch, expect=parser.expect(top.get("expect")),
         reports=parse_reports(top.get("reports"), problems),
+        review=parse_review(top.get("review"), parser.path, problems),
     )
     if problems:
         raise ConfigError(problems)

@@ -22,12 +22,14 @@ from daemon.clock import Clock, to_epoch
 from daemon.escalation import Escalation
 from daemon.formats import FileRejected, read_records
 from daemon.ingest import Inbox
+from daemon.review import ReviewNet, record_review
 from daemon.rulebook import Rulebook
 from daemon.spread import figures, message_columns
 from daemon.store import Store, dumps, loads
 from daemon.stories import Stories
 from rules.message import message_to_dict
 from rules.model import Analysis, Level, Message, Verdict, content_hash
+from rules.reviewnet import ReviewScore
 from rules.text import Analyzer
 
 log = structlog.get_logger(__name__)
@@ -46,6 +48,7 @@ class Pipeline:
     max_file_bytes: int
     stories: Stories
     tick: Callable[[], None] = lambda: None  # called between records: the service pings systemd's watchdog
+    review: ReviewNet | None = None  # 待研判 for messages no rule matched; None: no review list
 
     def handle_file(self, inbox: Inbox, path: Path) -> None:
         """Handle a claimed file in ``processing/`` and move it out. Never raises for bad input.
@@ -106,13 +109,16 @@ class Pipeline:
         analysis, verdict = self.rulebook.evaluate(self.analyzer, message, now)
         fingerprint = self.stories.fingerprint(message, analysis.words)
         found = self.stories.find(fingerprint, now)
+        # A message of a known story is read with it; one on its own may go on the review list (never alerted).
+        flagged = self.review.assess(message, verdict) if self.review is not None and not found else None
         incident_id = (self._join(found[0], found[1], message, analysis, verdict, file, now) if found
-                       else self._commit(message, analysis, verdict, file, now))
+                       else self._commit(message, analysis, verdict, file, now, flagged))
         if incident_id is not None:
             self.stories.add(incident_id, fingerprint, now)
         log.info("message.graded", message=message.id, source=message.source, level=str(verdict.level),
                  rules=[m.rule_id for m in verdict.matches], keywords=sorted(analysis.words),
-                 incident=incident_id, joined=found[1] if found else None, period=verdict.period)
+                 incident=incident_id, joined=found[1] if found else None, period=verdict.period,
+                 review=round(flagged.score, 3) if flagged else None)
         return "graded" if verdict.level > Level.NONE else "ungraded"
 
     def _update_duplicate(self, known_id: str, message: Message, now: datetime) -> None:
@@ -133,7 +139,7 @@ class Pipeline:
                             metrics.get("likes", 0), metrics.get("views", 0), known_id))
 
     def _commit(self, message: Message, analysis: Analysis, verdict: Verdict, file: str | None,
-                now: datetime) -> str | None:
+                now: datetime, flagged: ReviewScore | None = None) -> str | None:
         """A message that joins no story: it opens one when graded."""
         with self.store.transaction() as db:
             incident_id = None
@@ -141,6 +147,8 @@ class Pipeline:
                 incident = incidents.open_incident(db, self.store, message, verdict, now)
                 incident_id = incident.id
             self._insert(db, message, analysis, verdict, file, incident_id, now)
+            if flagged is not None and incident_id is None and self.review is not None:
+                record_review(db, message.id, flagged, self.review.scorer.name, now)
             if incident_id is not None:
                 incidents.refresh_spread(db, incident_id, *figures(db, incident_id, now), now)
                 self.escalation.schedule(db, incidents.get(db, incident_id))

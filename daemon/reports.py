@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from daemon import incidents
+from daemon import incidents, review
 from daemon.clock import SHANGHAI, from_epoch, local, to_epoch
 from daemon.incidents import Incident
 from daemon.policy import NotifyConfig
@@ -113,6 +113,7 @@ class Report:
     deadlines: tuple[DeadlineRow, ...]
     resurgences: tuple[IncidentLine, ...]
     top: tuple[IncidentLine, ...] = field(default=())
+    reviews: tuple[review.ReviewItem, ...] = field(default=())  # 待研判 flagged in the period, newest first
 
 
 def build_report(store: Store, period: Period, now: datetime, notify: NotifyConfig | None = None) -> Report:
@@ -138,6 +139,7 @@ def build_report(store: Store, period: Period, now: datetime, notify: NotifyConf
         by_source=_count(line.first_source for line in lines), by_region=_count(line.region for line in lines),
         trend=trend(store, period.end), deadlines=deadlines(store, period, now, notify),
         resurgences=tuple(line for line in lines if line.id in resurged), top=tuple(lines[:TOP_INCIDENTS]),
+        reviews=tuple(review.items(store, period.start, period.end)),
     )
 
 

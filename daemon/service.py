@@ -33,6 +33,7 @@ from daemon.pipeline import Pipeline
 from daemon.reload import RulesWatcher, build_checked, notify_admin
 from daemon.rendering import ChannelRenderer
 from daemon.report_mail import with_report_parts
+from daemon.review import build_review_net
 from daemon.rulebook import build_rulebook, new_analyzer
 from daemon.sdnotify import SystemdNotifier
 from daemon.store import Store
@@ -81,7 +82,7 @@ class Service:
                                      self.config.watch)
         stories.rebuild(store, self.clock.now())
         self.pipeline = Pipeline(store, analyzer, rulebook, escalation, self.clock, self.config.max_file_bytes,
-                                 stories, tick=self._keepalive)
+                                 stories, tick=self._keepalive, review=build_review_net(self.config.review))
         self.outbox = Outbox(store, notify.channels, with_report_parts(deliver), render=renderer, retry=notify.retry,
                              on_fallback=fallback_notice(notify))
         self.inboxes = [Inbox(spec) for spec in (*self.config.inboxes, *spool_specs(self.config))]

@@ -100,6 +100,10 @@ CREATE TABLE IF NOT EXISTS silences (
     created_by TEXT NOT NULL, reason TEXT NOT NULL, created_at REAL NOT NULL, removed_at REAL,
     removed_by TEXT);
 CREATE INDEX IF NOT EXISTS silences_until ON silences (removed_at, until);
+CREATE TABLE IF NOT EXISTS reviews (
+    message_id TEXT PRIMARY KEY, at REAL NOT NULL, score REAL NOT NULL, features TEXT NOT NULL,
+    scorer TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS reviews_at ON reviews (at);
 """
 
 

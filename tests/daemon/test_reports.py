@@ -61,7 +61,7 @@ def test_rendered_report_has_charts_text_and_a_workbook_with_the_rows(tmp_path: 
     assert "红色1起，黄色1起，蓝色1起" in rendered.text
     assert "超时1起" in rendered.text
     book = load_workbook(io.BytesIO(rendered.xlsx))
-    assert book.sheetnames == ["概况", "事件", "时限"]
+    assert book.sheetnames == ["概况", "事件", "时限", "待研判"]
     events = [[c.value for c in row] for row in book["事件"].iter_rows(min_row=2)]
     assert [row[0] for row in events] == [ids["gas"], ids["wages"], ids["hotline"]]
     assert events[0][1:4] == ["红色", "燃气安全事件", "燃气安全"]
