@@ -20,6 +20,7 @@ from rules.reviewnet.score import TOP_FEATURES, ReviewScore, sigmoid
 
 FORMAT = "yuqing-review-model"
 VERSION = 1
+MAX_WEIGHT = 1e6
 
 
 @dataclass(frozen=True)
@@ -80,13 +81,15 @@ def _parse(document: object, where: str, digest: str) -> LinearModel:
     if not isinstance(sizes, list) or not sizes or not all(isinstance(n, int) and 1 <= n <= 5 for n in sizes):
         raise bad('"ngrams" must be a list of n-gram sizes between 1 and 5')
     if not isinstance(bias, int | float) or not _number(bias):
-        raise bad('"bias" must be a finite number')
+        raise bad(f'"bias" must be a number between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}')
     if not isinstance(weights, dict) or not all(isinstance(g, str) and _number(w) for g, w in weights.items()):
-        raise bad('"weights" must map n-grams to finite numbers')
+        raise bad(f'"weights" must map n-grams to numbers between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}')
     trained = document.get("trained")
     return LinearModel(float(bias), {g: float(w) for g, w in weights.items()}, tuple(sizes),
                        trained if isinstance(trained, dict) else {}, digest)
 
 
 def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite number small enough that no sum over a text's n-grams overflows."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) \
+        and abs(value) <= MAX_WEIGHT
