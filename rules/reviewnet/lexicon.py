@@ -12,8 +12,9 @@ word) to get on the list. An event word just after a negation (没有, 未, 无)
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
+
+import ahocorasick
 
 from rules.reviewnet.features import fold
 from rules.reviewnet.score import TOP_FEATURES, ReviewScore, sigmoid
@@ -93,7 +94,7 @@ class LexiconScorer:
         self.events = events if events is not None else EVENTS
         self.context = context if context is not None else CONTEXT
         self.genres = genres if genres is not None else GENRES
-        self._pattern = _alternation([*self.events, *self.context, *self.genres])
+        self._automaton = _automaton([*self.events, *self.context, *self.genres])
 
     @property
     def name(self) -> str:
@@ -104,10 +105,9 @@ class LexiconScorer:
         events: dict[str, float] = {}
         context: dict[str, float] = {}
         genre = 0.0
-        for found in self._pattern.finditer(folded):
-            word = found.group()
+        for end, word in self._automaton.iter_long(folded):
             if word in self.events:
-                if word not in events and not _negated(folded, found.start()):
+                if word not in events and not _negated(folded, end + 1 - len(word)):
                     events[word] = self.events[word]
             elif word in self.context:
                 context.setdefault(word, self.context[word])
@@ -124,7 +124,12 @@ def _negated(text: str, start: int) -> bool:
     return any(cue in before for cue in NEGATION_CUES)
 
 
-def _alternation(words: Iterable[str]) -> re.Pattern[str]:
-    """One pattern for all words, longest first, so 拖欠工资 is found as itself and not as 拖欠."""
-    ordered = sorted({fold(w) for w in words if w}, key=lambda w: (-len(w), w))
-    return re.compile("|".join(re.escape(w) for w in ordered))
+def _automaton(words: Iterable[str]) -> ahocorasick.Automaton:
+    """One automaton for all words; read with ``iter_long`` (leftmost longest, no overlaps), so 拖欠工资
+    is found as itself and not also as 拖欠."""
+    automaton = ahocorasick.Automaton()
+    for word in words:
+        if word:
+            automaton.add_word(fold(word), word)
+    automaton.make_automaton()
+    return automaton
