@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from daemon import corrections, incidents, review
@@ -46,8 +48,13 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> dict[str, Callabl
     split.add_argument("--messages", required=True, nargs="+", metavar="MESSAGE_ID")
     split.add_argument("--by", required=True)
     split.add_argument("--note", default="")
+    export = sub.add_parser("review-export", parents=[common],
+                            help="labelled posts from this county's traffic, to train the review net on")
+    export.add_argument("-o", "--output", type=Path, required=True, help="JSONL file to write")
+    export.add_argument("--days", type=int, default=365, help="messages received in the last DAYS days")
+    export.add_argument("--ordinary", type=int, default=20000, help="at most this many label-0 posts")
     return {"incidents": cmd_incidents, "show": cmd_show, "ack": cmd_ack, "resolve": cmd_resolve,
-            "merge": cmd_merge, "split": cmd_split}
+            "merge": cmd_merge, "split": cmd_split, "review-export": cmd_review_export}
 
 
 def _store(args: argparse.Namespace) -> Store:
@@ -101,6 +108,18 @@ def list_reviews(store: Store, limit: int, as_json: bool) -> int:
         basis = "、".join(item.features[:3]) or "—"
         print(f"{local(item.at).strftime('%Y-%m-%d %H:%M')}  {item.source:<8}  {item.score:.2f}  "
               f"{item.message_id}  {item.headline}（{basis}）")
+    return 0
+
+
+def cmd_review_export(args: argparse.Namespace) -> int:
+    since = SystemClock().now() - timedelta(days=args.days)
+    rows = review.labelled(_store(args), since, args.ordinary)
+    with args.output.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    incidents_n = sum(1 for row in rows if row["label"] == 1)
+    print(f"{args.output}: {incidents_n} incident posts (label 1), {len(rows) - incidents_n} ordinary posts (label 0)")
+    print(f"train with: python -m rules.reviewnet.train {args.output} -o review-model.json --holdout 0.2")
     return 0
 
 

@@ -92,3 +92,26 @@ def _item(row: sqlite3.Row) -> ReviewItem:
     return ReviewItem(message_id=row["message_id"], at=from_epoch(row["at"]), source=row["source"],
                       score=float(row["score"]), features=tuple(str(f[0]) for f in loads(row["features"])),
                       title=str(data.get("title") or ""), text=str(data.get("text") or ""), url=data.get("url"))
+
+
+def labelled(store: Store, since: datetime, ordinary: int) -> list[dict[str, object]]:
+    """Training rows for ``python -m rules.reviewnet.train`` from the county's own traffic since ``since``:
+    label 1 for every message of an incident someone acknowledged or resolved (people acted on it), label 0
+    for up to ``ordinary`` messages no rule matched and the net did not flag (picked by content hash: a
+    fixed, evenly spread sample). Review-list messages are left out: only a person can say what they were."""
+    start = to_epoch(since)
+    confirmed = store.query(
+        "SELECT m.id, m.data FROM messages m JOIN incidents i ON i.id = m.incident_id"
+        " WHERE (i.acked_at IS NOT NULL OR i.resolved_at IS NOT NULL) AND m.received_at >= ?"
+        " ORDER BY m.received_at, m.id", (start,))
+    plain = store.query(
+        "SELECT m.id, m.data FROM messages m WHERE m.level = 'none' AND m.incident_id IS NULL AND m.received_at >= ?"
+        " AND m.id NOT IN (SELECT message_id FROM reviews) ORDER BY m.hash LIMIT ?", (start, ordinary))
+    return [{"id": row["id"], "text": _body(loads(row["data"])), "label": label}
+            for label, rows in ((1, confirmed), (0, plain)) for row in rows]
+
+
+def _body(data: dict[str, object]) -> str:
+    """What the net reads: title and text, as ``Message.body``."""
+    title, text = str(data.get("title") or ""), str(data.get("text") or "")
+    return f"{title}\n{text}" if title else text

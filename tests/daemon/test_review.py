@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from daemon.report_render import render
 from daemon.reports import build_report, period_for
-from daemon.review import ReviewNet, build_review_net, explain_fields, items, record_review
+from daemon.review import ReviewNet, build_review_net, explain_fields, items, labelled, record_review
 from daemon.reviewconf import ReviewSpec
 from daemon.store import Store
 from rules.model import Level, Location, Message, RuleMatch, Verdict
@@ -101,3 +101,21 @@ def test_the_daily_report_has_a_review_section_text_and_sheet(tmp_path: Path) ->
     empty = render(build_report(store, period_for("daily", DAY.date() - timedelta(days=3)), at, notify_config()))
     assert "本期无待研判信息" in empty.html
     assert "待研判" not in empty.text
+
+
+def test_the_export_labels_stories_people_acted_on_1_and_plain_posts_0(tmp_path: Path) -> None:
+    store, _ = seed(tmp_path / "s.db")
+    at = DAY + timedelta(hours=16)
+    for mid in ("plain1", "plain2", "plain3", "flagged"):
+        message(store, mid, "weibo", at, None)
+    with store.transaction() as db:
+        record_review(db, "flagged", ReviewScore(0.7), "lexicon", at)
+    rows = labelled(store, DAY - timedelta(days=2), ordinary=2)
+    # gas was acknowledged and resolved, wages acknowledged; the hotline story came back (回潮) and is open.
+    assert {row["id"] for row in rows if row["label"] == 1} == {"w1", "d1", "w2", "k1"}
+    plain = [row["id"] for row in rows if row["label"] == 0]
+    assert len(plain) == 2
+    assert set(plain) <= {"plain1", "plain2", "plain3"}  # never a review-list post: only a person knows
+    assert plain == [row["id"] for row in labelled(store, DAY - timedelta(days=2), ordinary=2) if not row["label"]]
+    assert rows[0] == {"id": "w1", "text": "text w1", "label": 1}
+    assert [row["id"] for row in labelled(store, DAY + timedelta(hours=10, minutes=6), ordinary=0)] == ["w2", "k1"]

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import textwrap
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.e2e.harness import Daemon, county, drop, wait_until, yuqing
+from tests.e2e.harness import ROOT, Daemon, county, drop, wait_until, yuqing
 
 RULES = """\
 rules:
@@ -99,3 +101,32 @@ def test_explain_shows_the_review_score_of_a_message_no_rule_matched(tmp_path: P
     assert found["ordinary"]["review"] is False
     assert found["ordinary"]["review_score"] < 0.5
     assert "review" not in found["gas"]  # graded: the rules decided, the net has nothing to say
+
+
+def test_a_county_exports_its_own_posts_and_trains_a_model_the_daemon_then_uses(tmp_path: Path) -> None:
+    config = write_county(tmp_path)
+    inbox = tmp_path / "var" / "inbox"
+    for mid, text in (("collapse", COLLAPSE), ("ordinary", ORDINARY), ("gas", GAS)):
+        drop(inbox, f"{mid}.json", {"id": mid, "text": text})
+    assert yuqing("run", "--once", "-c", str(config)).returncode == 0
+    incident = json.loads(yuqing("incidents", "--json", "-c", str(config)).stdout)["id"]
+    assert yuqing("ack", incident, "--by", "liu", "-c", str(config)).returncode == 0
+
+    labelled = tmp_path / "labelled.jsonl"
+    done = yuqing("review-export", "-o", str(labelled), "-c", str(config))
+    assert done.returncode == 0, done.stderr
+    assert "1 incident posts (label 1), 1 ordinary posts (label 0)" in done.stdout
+    rows = {row["id"]: row["label"] for row in map(json.loads, labelled.read_text("utf-8").splitlines())}
+    assert rows == {"gas": 1, "ordinary": 0}  # the review-list post waits for a person's word
+
+    model = tmp_path / "review-model.json"
+    trained = subprocess.run([sys.executable, "-m", "rules.reviewnet.train", str(labelled), "-o", str(model),
+                              "--min-count", "1"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert trained.returncode == 0, trained.stderr
+    with config.open("a", encoding="utf-8") as fh:
+        fh.write("review: {model: ./review-model.json}\n")
+    assert yuqing("check", "-c", str(config)).returncode == 0
+    probe = tmp_path / "probe.json"
+    probe.write_text(json.dumps({"id": "p", "source": "weibo", "text": "管道有异味"}, ensure_ascii=False), "utf-8")
+    explained = json.loads(yuqing("explain", str(probe), "-c", str(config)).stdout)
+    assert explained["review_scorer"].startswith("model:")
