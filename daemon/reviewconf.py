@@ -1,7 +1,7 @@
 """config.yaml ``review``: the recall net (待研判) for messages no rule matched.
 
 ```yaml
-review: {model: ./review-model.json, threshold: 0.5}   # both optional; without `model` the built-in lexicon
+review: {model: ./review-model.json, threshold: 0.55}  # both optional; without `model` the built-in lexicon
 review: {enabled: false}                              # no review list at all
 ```
 """

@@ -15,10 +15,10 @@ from daemon.review import ReviewNet, build_review_net, explain_fields, items, la
 from daemon.reviewconf import ReviewSpec
 from daemon.store import Store
 from rules.model import Level, Location, Message, RuleMatch, Verdict
-from rules.reviewnet import LexiconScorer, ReviewScore
+from rules.reviewnet import DEFAULT_THRESHOLD, LexiconScorer, ReviewScore
 from tests.daemon.seed_reports import DAY, message, notify_config, seed
 
-NET = ReviewNet(LexiconScorer(), 0.5)
+NET = ReviewNet(LexiconScorer(), DEFAULT_THRESHOLD)
 COLLAPSE = Message(id="m1", source="weibo", text="城南工地脚手架坍塌，好几个工人被压在下面，消防正在救援")
 ORDINARY = Message(id="m2", source="weibo", text="今天天气不错，带孩子去公园放风筝了")
 NONE = Verdict(Level.NONE)
@@ -37,7 +37,7 @@ class Broken:
 def test_only_messages_graded_none_and_scoring_at_the_threshold_are_flagged() -> None:
     flagged = NET.assess(COLLAPSE, NONE)
     assert flagged is not None
-    assert flagged.score >= 0.5
+    assert flagged.score >= 0.55
     assert NET.assess(COLLAPSE, BLUE) is None  # the rules decided: it alerts as an incident
     assert NET.assess(ORDINARY, NONE) is None
     assert ReviewNet(LexiconScorer(), 0.999).assess(COLLAPSE, NONE) is None
@@ -52,7 +52,7 @@ def test_enabled_false_means_no_net_and_the_default_is_the_lexicon() -> None:
     net = build_review_net(ReviewSpec())
     assert net is not None
     assert net.scorer.name == "lexicon"
-    assert net.threshold == 0.5
+    assert net.threshold == DEFAULT_THRESHOLD == 0.55
 
 
 def test_explain_says_review_and_score_for_messages_graded_none_only() -> None:

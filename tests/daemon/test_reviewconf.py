@@ -22,7 +22,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_without_review_the_lexicon_net_is_on(tmp_path: Path) -> None:
-    assert load_config(write(tmp_path, "")).review == ReviewSpec(True, None, 0.5)
+    assert load_config(write(tmp_path, "")).review == ReviewSpec(True, None, 0.55)
 
 
 def test_model_and_threshold(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def test_an_unmatched_incident_goes_to_the_review_list_and_the_daily_report_neve
         assert wait_until(lambda: sent(tmp_path) == ["【蓝色预警】燃气泄漏"], 15), sent(tmp_path)
         graded = {e["message"]: e for e in daemon.matching("message.graded")}
         assert graded["collapse"]["level"] == "none"
-        assert graded["collapse"]["review"] >= 0.5
+        assert graded["collapse"]["review"] >= 0.55
         assert graded["ordinary"]["review"] is None
         assert graded["gas"]["review"] is None
     finally:
@@ -96,10 +96,10 @@ def test_explain_shows_the_review_score_of_a_message_no_rule_matched(tmp_path: P
     assert done.returncode == 0, done.stderr
     found = {item["id"]: item for item in map(json.loads, done.stdout.splitlines())}
     assert found["collapse"]["review"] is True
-    assert found["collapse"]["review_score"] >= 0.5
+    assert found["collapse"]["review_score"] >= 0.55
     assert "坍塌" in found["collapse"]["review_features"]
     assert found["ordinary"]["review"] is False
-    assert found["ordinary"]["review_score"] < 0.5
+    assert found["ordinary"]["review_score"] < 0.55
     assert "review" not in found["gas"]  # graded: the rules decided, the net has nothing to say
 
 
