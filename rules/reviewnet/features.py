@@ -33,5 +33,8 @@ def ngrams(text: str, sizes: tuple[int, ...] = NGRAM_SIZES) -> set[str]:
     found: set[str] = set()
     for run in runs(text):
         for n in sizes:
-            found.update(run[i : i + n] for i in range(len(run) - n + 1))
+            if n == 1:
+                found.update(run)
+            else:
+                found.update([run[i : i + n] for i in range(len(run) - n + 1)])
     return found

@@ -40,7 +40,7 @@ class LinearModel:
             return self.bias, []
         scale = 1.0 / math.sqrt(len(grams))
         weights = self.weights
-        parts = [(g, weights[g] * scale) for g in grams if g in weights]
+        parts = [(g, weights[g] * scale) for g in grams.intersection(weights)]
         return self.bias + math.fsum(c for _, c in parts), parts
 
     def score(self, text: str) -> ReviewScore:
