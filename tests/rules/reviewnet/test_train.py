@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rules.reviewnet import load_model
 from rules.reviewnet.train import LabelledError, Options, held_out, main, read_labelled, train
@@ -74,3 +76,12 @@ def test_the_command_says_what_is_wrong_and_writes_nothing(tmp_path: Path,
     assert main([str(bad), "-o", str(out)]) == 2
     assert "both labels" in capsys.readouterr().err
     assert not out.exists()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=40), st.sampled_from((0, 1))), min_size=2, max_size=8)
+       .filter(lambda rows: {label for _, label in rows} == {0, 1}), st.text(max_size=80))
+def test_any_labelled_text_trains_and_the_model_scores_any_text(rows: list[tuple[str, int]], probe: str) -> None:
+    model = train(rows, Options(epochs=3, min_count=1))
+    assert model.to_json() == train(rows, Options(epochs=3, min_count=1)).to_json()
+    assert 0.0 <= model.score(probe).score <= 1.0
