@@ -64,6 +64,16 @@ GRIEVANCES: dict[str, float] = {
         退不了 骗了 转走 不见了 关门了 头晕 咳嗽 住院 送到医院 进了医院 急诊 骨折 流血 昏迷 缝了 伤了 受伤了"""),
 }
 
+# By the county's risk areas (食品药品, 治安, 教育, 医疗, 交通, 干部作风, 违建, 金融): the words of each
+# area's common complaints that the lists above lack.
+AREAS: dict[str, float] = {
+    **_words(3.0, """注水肉 瘦肉精 病死 死猪 偷工减料 豆腐渣 见死不救 肇事逃逸 逃逸 酒驾 醉驾 敲诈 勒索 高利贷 套路贷
+        有偿补课 公车私用 大吃大喝 乱倒 倾倒 山洪 雪灾"""),
+    **_words(2.0, """没有回音 没人回复 石沉大海 不了了之 耽误 延误 先交钱 强制消费 另外收钱 吵起来 打起来 违建
+        违章建筑 私搭乱建 扬尘 垃圾堆 发臭 臭了 扔在 超载 无证 违规 p0p 网传 门难进 脸难看 事难办 打官腔
+        摔倒 没人敢扶 开裂"""),
+}
+
 # Pieces of how harm is told (撞倒, 浓烟, 晕倒, 打不通, 私了): each says little, three together say a lot.
 # Weighted low, so they lift a post only with others or with context.
 SIGNS: dict[str, float] = {
@@ -116,7 +126,7 @@ class LexiconScorer:
 
     def __init__(self, events: dict[str, float] | None = None, context: dict[str, float] | None = None,
                  genres: dict[str, float] | None = None) -> None:
-        self.events = events if events is not None else {**SIGNS, **GRIEVANCES, **EVENTS}
+        self.events = events if events is not None else {**SIGNS, **AREAS, **GRIEVANCES, **EVENTS}
         self.context = context if context is not None else CONTEXT
         self.genres = genres if genres is not None else GENRES
         self._automaton = _automaton([*self.events, *self.context, *self.genres])
