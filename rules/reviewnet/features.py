@@ -12,7 +12,7 @@ MAX_CHARS = 3000  # a long article says what it is about early; the cost per mes
 NGRAM_SIZES = (1, 2, 3)
 # Runs of Han characters, Latin letters or digits; anything else (punctuation, emoji, spaces) ends a run
 # and no n-gram crosses it.
-_RUN = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+RUN = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -25,7 +25,13 @@ def fold(text: str) -> str:
 
 def runs(text: str) -> list[str]:
     """The folded text's runs of letters and digits."""
-    return _RUN.findall(fold(text))
+    return RUN.findall(fold(text))
+
+
+def count(folded_runs: list[str], sizes: tuple[int, ...] = NGRAM_SIZES) -> int:
+    """How many n-grams (with repeats) the runs hold: the length a text's feature vector is scaled by.
+    Cheap where counting distinct n-grams is not, so scoring never builds them all."""
+    return sum(len(run) - n + 1 for run in folded_runs for n in sizes if len(run) >= n)
 
 
 def ngrams(text: str, sizes: tuple[int, ...] = NGRAM_SIZES) -> set[str]:

@@ -1,7 +1,8 @@
 """A character n-gram logistic regression: weights from a small JSON file that ``train`` writes.
 
-The feature vector is the set of a text's distinct n-grams, scaled to unit length (1/sqrt(count)), so a
-long article and a short post are on one scale. Scoring is a dictionary look-up per n-gram.
+The feature vector is the set of a text's distinct n-grams, each 1/sqrt(number of n-grams in the text),
+so a long article and a short post are on one scale. Scoring finds the weighted n-grams with one
+Aho-Corasick automaton pass over the text.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
+
 from rules.errors import ConfigError, Problem
-from rules.reviewnet.features import NGRAM_SIZES, ngrams
+from rules.reviewnet.features import NGRAM_SIZES, RUN, count, fold
 from rules.reviewnet.score import TOP_FEATURES, ReviewScore, sigmoid
 
 FORMAT = "yuqing-review-model"
@@ -30,21 +33,37 @@ class LinearModel:
     sizes: tuple[int, ...] = NGRAM_SIZES
     trained: Mapping[str, Any] = field(default_factory=dict)  # what it was trained on, for people
     digest: str = ""  # of the file it came from: which weights graded a message
+    _automaton: ahocorasick.Automaton = field(init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
         return f"model:{self.digest[:12]}" if self.digest else "model"
 
-    def logit(self, grams: set[str]) -> tuple[float, list[tuple[str, float]]]:
-        if not grams:
-            return self.bias, []
-        scale = 1.0 / math.sqrt(len(grams))
+    def __post_init__(self) -> None:
+        # The weighted n-grams as one automaton: a text's matches are found in one pass in C, without
+        # building every n-gram of it. A weighted n-gram holds only run characters, so no match crosses
+        # punctuation.
+        automaton = ahocorasick.Automaton()
+        for gram in self.weights:
+            automaton.add_word(gram, gram)
+        if self.weights:
+            automaton.make_automaton()
+        object.__setattr__(self, "_automaton", automaton)
+
+    def parts(self, text: str) -> list[tuple[str, float]]:
+        """Each weighted n-gram the text holds, with its contribution to the logit."""
+        folded = fold(text)
+        total = count(RUN.findall(folded), self.sizes)
+        if not total or not self.weights:
+            return []
+        automaton = self._automaton
+        scale = 1.0 / math.sqrt(total)
         weights = self.weights
-        parts = [(g, weights[g] * scale) for g in grams.intersection(weights)]
-        return self.bias + math.fsum(c for _, c in parts), parts
+        return [(g, weights[g] * scale) for g in {g for _, g in automaton.iter(folded)}]
 
     def score(self, text: str) -> ReviewScore:
-        logit, parts = self.logit(ngrams(text, self.sizes))
+        parts = self.parts(text)
+        logit = self.bias + math.fsum(c for _, c in parts)
         # Words tell an analyst more than single characters: show n-grams of two or more when any push.
         pushing = [p for p in parts if p[1] > 0 and len(p[0]) > 1] or [p for p in parts if p[1] > 0]
         pushing = sorted(pushing, key=lambda p: (-p[1], p[0]))[:TOP_FEATURES]

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rules.reviewnet.features import NGRAM_SIZES, ngrams
+from rules.reviewnet.features import NGRAM_SIZES, count, ngrams, runs
 from rules.reviewnet.linear import LinearModel
 from rules.reviewnet.score import sigmoid
 
@@ -64,10 +64,10 @@ def train(examples: Sequence[tuple[str, int]], options: Options = Options(),
     positives = sum(label for _, label in examples)
     if positives == 0 or positives == len(examples):
         raise LabelledError("training needs posts of both labels (1: incident, 0: ordinary)")
-    docs = [(ngrams(text, options.sizes), label) for text, label in examples]
-    seen = Counter(g for grams, _ in docs for g in grams)
+    docs = [(ngrams(text, options.sizes), count(runs(text), options.sizes), label) for text, label in examples]
+    seen = Counter(g for grams, _, _ in docs for g in grams)
     vectors = [(tuple(sorted(g for g in grams if seen[g] >= options.min_count)),
-                1.0 / math.sqrt(len(grams)) if grams else 0.0, label) for grams, label in docs]
+                1.0 / math.sqrt(total) if total else 0.0, label) for grams, total, label in docs]
     class_weight = {1: len(docs) / (2 * positives), 0: len(docs) / (2 * (len(docs) - positives))}
     weights: dict[str, float] = {}
     squares: dict[str, float] = {}
