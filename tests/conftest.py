@@ -16,6 +16,12 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from hypothesis import HealthCheck, settings
+
+# Property tests run beside real daemons in parallel workers: a slow draw says the machine is busy, not
+# that a strategy is wrong. Tests that set their own health checks or deadlines keep them.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 # jieba builds a 9 MB cache on first use; share it across the test session instead of /tmp.
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".pytest_cache" / "jieba"
