@@ -134,14 +134,17 @@ def county(root: Path, smtp_port: int, hook_port: int, count: int) -> Path:
     return root / "config.yaml"
 
 
-def wait_ready(proc: subprocess.Popen[str], timeout: float = 60) -> None:
-    """Block until the daemon logs ``service.ready``; its log is drained on a thread from then on."""
+def wait_ready(proc: subprocess.Popen[str], keep: Path | None, timeout: float = 60) -> None:
+    """Block until the daemon logs ``service.ready``; its log is drained on a thread from then on (and
+    written to ``keep``)."""
     ready = threading.Event()
 
     def follow() -> None:
-        for line in proc.stderr or ():
-            if "service.ready" in line:
-                ready.set()
+        with open(keep or os.devnull, "w", encoding="utf-8") as out:
+            for line in proc.stderr or ():
+                out.write(line)
+                if "service.ready" in line:
+                    ready.set()
 
     threading.Thread(target=follow, daemon=True).start()
     if not ready.wait(timeout):
@@ -173,7 +176,7 @@ def percentiles(values: list[float]) -> str:
             f"  ({len(values)} alerts)")
 
 
-def run(rate: float, seconds: float) -> None:
+def run(rate: float, seconds: float, keep: Path | None = None) -> None:
     arrivals = Arrivals()
     webhook = start_webhook(arrivals)
     smtp_port = free_port()
@@ -186,7 +189,7 @@ def run(rate: float, seconds: float) -> None:
         proc = subprocess.Popen([sys.executable, "-m", "daemon", "run", "-c", str(config)], cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
-            wait_ready(proc)
+            wait_ready(proc, keep)
             dropped, held = drop_at_rate(root / "var" / "inbox", count, rate)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and min(len(a) for a in arrivals.at.values()) < count:
@@ -209,9 +212,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.latency", description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, action="append", help="messages a second (repeatable; 1, 5, 20)")
     parser.add_argument("--seconds", type=float, default=15.0, help="how long each rate is held")
+    parser.add_argument("--log", type=Path, help="keep the daemon's log of the last rate in this file")
     args = parser.parse_args()
     for rate in args.rate or [1.0, 5.0, 20.0]:
-        run(rate, args.seconds)
+        run(rate, args.seconds, args.log)
 
 
 if __name__ == "__main__":
