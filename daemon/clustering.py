@@ -238,6 +238,7 @@ class Fingerprinter:
             for word in words:
                 sets.setdefault(word, []).append(name)
         self._sets = {word: tuple(names) for word, names in sets.items()}
+        _frequencies()  # read jieba's 350,000-word dictionary now, at start-up, not on the first alert
 
     def of(self, text: str, events: Iterable[str] = ()) -> Fingerprint:
         """The fingerprint of ``text`` that hit the rule keywords ``events`` (``Analysis.words``)."""

@@ -24,6 +24,7 @@ from pathlib import Path
 import structlog
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from daemon.clock import local
 from daemon.config import Config, InboxSpec
@@ -124,7 +125,7 @@ class Inbox:
     @staticmethod
     def wanted(name: str) -> bool:
         lower = name.lower()
-        return not name.startswith(".") and not lower.endswith(TEMP_SUFFIXES) and "/" not in name
+        return bool(name) and not name.startswith(".") and not lower.endswith(TEMP_SUFFIXES) and "/" not in name
 
     def claim(self, name: str) -> Path | None:
         source = self.path / name
@@ -205,13 +206,27 @@ class _Handler(FileSystemEventHandler):
         self._put(event.src_path, complete=True)
 
     def on_created(self, event: FileSystemEvent) -> None:
-        # A rename-in gives only "created" (complete), but so does the start of an in-place write
-        # (not complete): treat it as unknown and let the settle time decide.
+        # The start of an in-place write (inotify IN_CREATE): not complete until it is closed or has
+        # settled. (With full events a rename from another folder arrives as a move, below.)
         if not event.is_directory:
             self._put(event.src_path, complete=False)
 
-    def on_moved(self, event: FileSystemEvent) -> None:  # renamed into the inbox: complete
-        self._put(event.dest_path, complete=True)
+    def on_moved(self, event: FileSystemEvent) -> None:
+        # Renamed into the inbox (IN_MOVED_TO), from inside it or from another folder: complete by the
+        # collector contract (write elsewhere, then rename), so taken at once. A move *out* of the inbox
+        # (our own claim into processing/) has no destination here and is ignored.
+        if event.dest_path and not event.is_directory:
+            self._put(event.dest_path, complete=True)
+
+
+def _observer() -> BaseObserver:
+    """inotify with full events where there is inotify: a file renamed in from a folder we do not watch
+    is then reported as moved in (IN_MOVED_TO), not as created, and need not wait for the settle time."""
+    try:
+        from watchdog.observers.inotify import InotifyObserver
+    except ImportError:  # not Linux: polling or another backend, which reports rename-ins as created
+        return Observer()
+    return InotifyObserver(generate_full_events=True)
 
 
 class Watcher:
@@ -219,7 +234,7 @@ class Watcher:
 
     def __init__(self, inboxes: list[Inbox]) -> None:
         self.events: queue.Queue[Event] = queue.Queue()
-        self.observer = Observer()
+        self.observer = _observer()
         for index, inbox in enumerate(inboxes):
             self.observer.schedule(_Handler(index, self.events), str(inbox.path), recursive=False)
 

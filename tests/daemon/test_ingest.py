@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.config import InboxSpec
-from daemon.ingest import FileRejected, Inbox, parse_file
+from daemon.ingest import Event, FileRejected, Inbox, Watcher, parse_file
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 LIMIT = 1024 * 1024
@@ -133,3 +134,38 @@ def test_symlinks_are_quarantined_not_followed(tmp_path: Path) -> None:
     assert (box.failed / "link.json").is_symlink()
     assert "symbolic links" in (box.failed / "link.json.error.txt").read_text(encoding="utf-8")
     assert secret.exists()
+
+
+def _events_within(watcher: Watcher, seconds: float) -> list[Event]:
+    seen: list[Event] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        seen.extend(watcher.drain(timeout=0.05))
+    return seen
+
+
+def test_a_file_renamed_in_from_another_folder_is_complete_at_once(tmp_path: Path) -> None:
+    """The collector contract (write elsewhere, rename in) makes a file complete when it appears: it is
+    reported as such (inotify IN_MOVED_TO), not left to the settle time like a file written in place."""
+    inbox = Inbox(InboxSpec(path=tmp_path / "inbox", source="grid"))
+    inbox.prepare()
+    outside = tmp_path / "collector"
+    outside.mkdir()
+    watcher = Watcher([inbox])
+    watcher.start()
+    try:
+        (outside / "a.json").write_text("{}", encoding="utf-8")
+        os.rename(outside / "a.json", inbox.path / "a.json")
+        assert _events_within(watcher, 1.0) == [Event(0, "a.json", complete=True)]
+
+        with (inbox.path / "b.json").open("w", encoding="utf-8") as fh:  # written in place
+            fh.write("{")
+            fh.flush()
+            assert _events_within(watcher, 0.5) == [Event(0, "b.json", complete=False)]
+            fh.write("}")
+        assert Event(0, "b.json", complete=True) in _events_within(watcher, 1.0)
+
+        os.rename(inbox.path / "a.json", outside / "a.json")  # moved out (as a claim does): nothing to take
+        assert _events_within(watcher, 1.0) == []
+    finally:
+        watcher.stop()
