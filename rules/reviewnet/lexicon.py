@@ -120,6 +120,11 @@ GENRES: dict[str, float] = {
         科普 知识 小贴士 教你 攻略 指南 测评 评测"""),
 }
 
+# Ordinary phrases that hold an event word (马上访问 holds 上访, 时间不冲突 holds 冲突). The automaton
+# reads the leftmost longest match, so such a phrase is read whole and counts for nothing.
+NEUTRAL: frozenset[str] = frozenset(_words(0.0, """马上访 时间冲突 不冲突 冲突的话 爆炸性 爆炸头 信息爆炸 知识爆炸
+    人气爆棚 火灾险 失火险 事故险 打人民币"""))
+
 
 class LexiconScorer:
     """Scores folded text by the weighted words above (or others given, for a county's own lexicon)."""
@@ -129,7 +134,7 @@ class LexiconScorer:
         self.events = events if events is not None else {**SIGNS, **AREAS, **GRIEVANCES, **EVENTS}
         self.context = context if context is not None else CONTEXT
         self.genres = genres if genres is not None else GENRES
-        self._automaton = _automaton([*self.events, *self.context, *self.genres])
+        self._automaton = _automaton([*self.events, *self.context, *self.genres, *NEUTRAL])
 
     @property
     def name(self) -> str:
@@ -146,7 +151,7 @@ class LexiconScorer:
                     events[word] = self.events[word]
             elif word in self.context:
                 context.setdefault(word, self.context[word])
-            else:
+            elif word in self.genres:
                 genre += self.genres[word]  # each occurrence: a review says "好看" and means it
         logit = (BIAS + min(sum(events.values()), EVENT_CAP) + min(sum(context.values()), CONTEXT_CAP)
                  + max(genre, GENRE_CAP))

@@ -84,3 +84,10 @@ def test_a_word_is_in_one_list_only() -> None:
     assert not set(EVENTS) & set(CONTEXT)
     assert not set(EVENTS) & set(GENRES)
     assert not set(CONTEXT) & set(GENRES)
+
+
+def test_a_longer_ordinary_phrase_hides_the_event_word_inside_it() -> None:
+    """马上访问 holds 上访, 时间不冲突 holds 冲突: the longer phrase is read, not the word inside."""
+    assert score("各位吧友，我马上访问一下县政府官网，看看公告出来没有。今天有没有一起备考的？") < DEFAULT_THRESHOLD
+    assert score("周末两场活动时间不冲突，村里的孩子和老人都可以去") < DEFAULT_THRESHOLD
+    assert score("村民马上到县政府上访，现场聚集了几十人") >= DEFAULT_THRESHOLD
