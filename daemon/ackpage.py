@@ -15,8 +15,6 @@ import base64
 import dataclasses
 import hashlib
 import hmac
-import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +29,7 @@ from channels.directory import Directory
 from channels.model import Alert, ChannelSpec
 from channels.templates import SOURCE_LABELS, local_time
 from daemon import incidents
+from daemon.ackkey import load_secret
 from daemon.clock import Clock
 from daemon.config import Config
 from daemon.httpapi import Request, Response, Router
@@ -40,7 +39,6 @@ from daemon.store import Store, loads
 log = structlog.get_logger(__name__)
 
 PATH = "/ack"
-SECRET_FILE = "ack.key"
 _SIG_BYTES = 16
 _TEMPLATES = Path(__file__).parent / "templates"
 STATUS_LABELS = {"open": "待确认", "acknowledged": "已确认", "resolved": "已处置", "closed": "已关闭"}
@@ -99,22 +97,6 @@ def _b36(number: int) -> str:
         out = digits[rest] + out
         if number == 0:
             return out
-
-
-def load_secret(config: Config) -> bytes:
-    """``http.ack_secret`` if set, else a random key made once in ``state_dir/ack.key`` (mode 0600)."""
-    if config.ack_secret:
-        return config.ack_secret.encode()
-    path = config.state_dir / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "w") as out:
-        out.write(secrets.token_hex(32))
-    log.info("ack.secret_created", path=str(path))
-    return path.read_bytes().strip()
 
 
 def public_url(config: Config) -> str | None:
