@@ -24,8 +24,10 @@ from urllib.parse import parse_qs, quote
 
 import jinja2
 import structlog
+from markupsafe import Markup, escape
 
 from channels.directory import Directory
+from channels.masking import mask
 from channels.model import Alert, ChannelSpec
 from channels.templates import SOURCE_LABELS, local_time
 from daemon import incidents
@@ -150,8 +152,11 @@ class AckPage:
         self.signer = signer
         self.directory = directory
         self.clock = clock
+        # Every value the page shows goes through the mask (the excerpt, titles, spread, names alike);
+        # only values marked safe here (the form's own URL) are left as they are.
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
-                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                      finalize=_masked)
         self.env.filters["when"] = local_time
 
     def register(self, router: Router) -> None:
@@ -188,7 +193,7 @@ class AckPage:
             source=SOURCE_LABELS.get(incident.alert.source, incident.alert.source),
             person=self._name(token.person) if token.person else "", choices=told,
             acked_by=self._name(incident.acked_by) if incident.acked_by else "",
-            action=f"{PATH}?t={quote((request.query.get('t') or [''])[0], safe='.')}", notice=notice,
+            action=Markup(escape(f"{PATH}?t={quote((request.query.get('t') or [''])[0], safe='.')}")), notice=notice,
             can_ack=incident.status in ("open",) and incident.acked_at is None)
         return Response(200, html.encode(), "text/html; charset=utf-8", (("Cache-Control", "no-store"),))
 
@@ -227,6 +232,10 @@ class AckPage:
     def _error(self, status: int, message: str) -> Response:
         html = self.env.get_template("ack_error.html.j2").render(message=message, status=status)
         return Response(status, html.encode(), "text/html; charset=utf-8", (("Cache-Control", "no-store"),))
+
+
+def _masked(value: object) -> object:
+    return mask(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 def serve(router: Router, store: Store, config: Config, directory: Directory, clock: Clock) -> AckPage:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -26,10 +27,11 @@ SECRET = b"0123456789abcdef0123456789abcdef"
 PEOPLE = {"zhang": Person("zhang", "张三", "值班员"), "zhao": Person("zhao", "赵六", "县委副书记")}
 
 
-def open_red(store: Store, now: datetime) -> incidents.Incident:
-    verdict = Verdict(Level.RED, (RuleMatch("gas", "燃气爆炸致人员伤亡", "燃气安全", Level.RED, Level.RED, (),
+def open_red(store: Store, now: datetime, text: str = "城东小区燃气爆炸，两人死亡",
+             rule_title: str = "燃气爆炸致人员伤亡") -> incidents.Incident:
+    verdict = Verdict(Level.RED, (RuleMatch("gas", rule_title, "燃气安全", Level.RED, Level.RED, (),
                                             Location("r.yaml", 1, 1)),))
-    message = Message(id="weibo-1", source="weibo", text="城东小区燃气爆炸，两人死亡", title="城东燃气爆炸")
+    message = Message(id="weibo-1", source="weibo", text=text, title="城东燃气爆炸")
     with store.transaction() as db:
         incident = incidents.open_incident(db, store, message, verdict, now)
         db.execute("INSERT INTO outbox (id, incident_id, channel, recipients, title, body, status, next_attempt_at,"
@@ -151,3 +153,16 @@ def test_renders_carry_a_link_only_for_incidents_someone_can_acknowledge() -> No
     assert seen[0].ack_url.startswith("https://yq.example.gov.cn/ack?t=YQ-1..")
     assert [a.ack_url for a in seen[1:]] == [None, None]
     assert with_ack_links(render, None, FakeClock(T0)) is render  # no listener: no link
+
+
+def test_the_page_masks_personal_numbers_however_they_are_written(served: Served) -> None:
+    incident = open_red(served.store, T0, text="举报人１３８００００１２３４称城东小区燃气爆炸，身份证110101 19900101 1234",
+                        rule_title="燃气爆炸（知情人138\u200b0000\u200b0001）")
+    status, page = served.call(served.links.url(incident.id, "zhang", T0))
+    assert status == 200
+    assert "举报人１３８****１２３４" in page
+    assert "知情人138\u200b****\u200b0001" in page
+    assert "110*** ******** **34" in page
+    visible = "".join(ch for ch in unicodedata.normalize("NFKC", page) if ch.isdigit())
+    for number in ("13800001234", "13800000001", "11010119900101"):
+        assert number not in visible
