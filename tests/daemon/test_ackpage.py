@@ -156,7 +156,8 @@ def test_renders_carry_a_link_only_for_incidents_someone_can_acknowledge() -> No
 
 
 def test_the_page_masks_personal_numbers_however_they_are_written(served: Served) -> None:
-    incident = open_red(served.store, T0, text="举报人１３８００００１２３４称城东小区燃气爆炸，身份证110101 19900101 1234",
+    incident = open_red(served.store, T0,
+                        text="举报人１３８００００１２３４称城东小区燃气爆炸，身份证110101 19900101 1234",
                         rule_title="燃气爆炸（知情人138\u200b0000\u200b0001）")
     status, page = served.call(served.links.url(incident.id, "zhang", T0))
     assert status == 200

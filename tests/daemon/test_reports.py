@@ -96,7 +96,8 @@ def test_scheduled_reports_fire_once_and_the_next_is_queued(tmp_path: Path) -> N
 def test_personal_numbers_in_titles_never_reach_a_report(tmp_path: Path) -> None:
     store, ids = seed(tmp_path / "s.db")
     with store.transaction() as db:
-        db.execute("UPDATE incidents SET title = ? WHERE id = ?", ("燃气爆炸 举报人１３８ ００００ ０００１", ids["gas"]))
+        db.execute("UPDATE incidents SET title = ? WHERE id = ?",
+                   ("燃气爆炸 举报人１３８ ００００ ０００１", ids["gas"]))
         db.execute("UPDATE messages SET data = json_set(data, '$.region', '城东 电话13800000002') WHERE id = 'w1'")
     rendered = render(build_report(store, period_for("daily", D), DAY + timedelta(days=1), notify_config()))
     sheet = "".join(str(cell.value) for ws in load_workbook(io.BytesIO(rendered.xlsx)) for row in ws.iter_rows()
