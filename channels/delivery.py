@@ -14,6 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from urllib.parse import quote, unquote
 
 import apprise
@@ -21,7 +22,7 @@ import structlog
 from apprise.plugins.dingtalk import NotifyDingTalk
 
 from channels import local, mail, sms_gateway
-from channels.model import ChannelSpec, Notification, Outcome, Person, Result
+from channels.model import Alert, ChannelSpec, Notification, Outcome, Person, Result
 
 log = structlog.get_logger(__name__)
 
@@ -259,6 +260,14 @@ def deliver(spec: ChannelSpec, notification: Notification, *, timeout: float = 1
     else:
         log.warning("channel.failed", **fields, outcome=result.outcome.value, detail=result.detail)
     return result
+
+
+def addressed(alert: Alert, spec: ChannelSpec, people: tuple[Person, ...]) -> Alert:
+    """``alert`` as rendered for ``people`` on ``spec``: it names the one person a personal channel
+    (e-mail, SMS; not a group robot that only @-mentions) reaches alone, and nobody otherwise."""
+    alone = len(people) == 1 and spec.address != "none" and _scheme(spec.url) not in GROUP_ROBOTS
+    recipient = people[0].key if alone else ""
+    return alert if alert.recipient == recipient else replace(alert, recipient=recipient)
 
 
 def prepare_url(url: str, *, to: Iterable[str] = (), timeout: float = 10) -> str:

@@ -41,6 +41,8 @@ from daemon.store import Store, loads
 log = structlog.get_logger(__name__)
 
 PATH = "/ack"
+VERIFIED = "确认页面"  # audit detail of an ack through a link made for that one person
+UNVERIFIED = "确认页面（群组链接，身份未核实）"  # through a group link: the name is the clicker's word
 _SIG_BYTES = 16
 _TEMPLATES = Path(__file__).parent / "templates"
 STATUS_LABELS = {"open": "待确认", "acknowledged": "已确认", "resolved": "已处置", "closed": "已关闭"}
@@ -129,16 +131,17 @@ def links_for(config: Config) -> AckLinks | None:
 
 
 def with_ack_links(render: Render, links: AckLinks | None, clock: Clock) -> Render:
-    """``render`` that puts a (group) acknowledgement link into every alert about one open incident.
+    """``render`` that puts an acknowledgement link into every alert about one open incident.
 
-    Renders happen per channel, not per person, so the token names nobody and the page asks who; a
-    caller rendering per person can use ``AckLinks.url(incident, person.key, now)`` instead."""
+    An alert rendered for one person alone (``alert.recipient``, see ``channels.delivery.addressed``)
+    gets their own link, which acks as them only; any other gets a group link, whose page asks who
+    acknowledges and records the answer as unverified."""
     if links is None:
         return render
 
     def linked(alert: Alert, spec: ChannelSpec) -> Rendered:
         if alert.incident_id and alert.kind in _ACKABLE and alert.ack_url is None:
-            alert = dataclasses.replace(alert, ack_url=links.url(alert.incident_id, "", clock.now()))
+            alert = dataclasses.replace(alert, ack_url=links.url(alert.incident_id, alert.recipient, clock.now()))
         return render(alert, spec)
 
     return linked
@@ -198,18 +201,19 @@ class AckPage:
         return Response(200, html.encode(), "text/html; charset=utf-8", (("Cache-Control", "no-store"),))
 
     def _ack(self, store: Store, token: AckToken, request: Request) -> Response:
-        who = token.person
-        if not who:
+        who, note = token.person, VERIFIED
+        if not who:  # a group link: anyone who has it may say who they are; the record says so
             chosen = (parse_qs(request.body.decode("utf-8", "replace")).get("person") or [""])[0]
             allowed = {key for key, _ in self._told(store, token.incident_id)} | set(self.directory.people)
             if chosen not in allowed:
                 return self._page(store, token, request, notice="请选择确认人。")
-            who = chosen
+            who, note = chosen, UNVERIFIED
         now = self.clock.now()
         incident = incidents.get(store.db, token.incident_id)
         if incident.acked_at is None:
-            incidents.acknowledge(store, token.incident_id, who, now, note="确认页面")
-            log.info("incident.acknowledged", incident=token.incident_id, by=who, via="ack-page")
+            incidents.acknowledge(store, token.incident_id, who, now, note=note)
+            log.info("incident.acknowledged", incident=token.incident_id, by=who, via="ack-page",
+                     verified=note == VERIFIED, client=request.client)
         # Post/Redirect/Get: a reload of the result page never posts again.
         location = f"{PATH}?t={quote((request.query.get('t') or [''])[0], safe='.')}"
         return Response(303, b"", "text/plain; charset=utf-8", (("Location", location),))
