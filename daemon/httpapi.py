@@ -1,4 +1,7 @@
-"""The optional HTTP listener: a small router on a ThreadingHTTPServer, off unless ``http.listen`` is set.
+"""The optional HTTP listener: a small router on a bounded server (``daemon.httpserver``: at most
+``max_connections`` requests at once, a deadline and a byte budget per request), off unless
+``http.listen`` is set. Every malformed, oversized or slow request gets its own answer (400, 408, 411,
+413, 431, 503); none can reach the evaluation thread.
 
 ``POST /api/v1/messages`` takes JSON (an object or a list) or JSONL (``Content-Type:
 application/x-ndjson``) with ``Authorization: Bearer <token>``. Request threads only validate and
@@ -102,7 +105,7 @@ def authorized(route: Route, header: str | None) -> bool:
 
 class _RequestHandler(BaseHTTPRequestHandler):
     """One request per connection (HTTP/1.0: no idle keep-alive holds a slot), read against the clock
-    and a byte budget of ``_Connection``; any failure is this request's answer, never the server's."""
+    and a byte budget (``RequestReader``); any failure is this request's answer, never the server's."""
 
     router: Router
     server_version = "yuqing-sentinel"
@@ -112,6 +115,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.rfile.close()  # the plain socket file: reads go through the deadline and the budget instead
         self.reader = RequestReader(self.connection, self.limits)
         self.rfile = io.BufferedReader(self.reader, READ_CHUNK)
 
