@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import socket
 import threading
 import time
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from daemon import logs
 from daemon.config import Config
 from daemon.httpapi import HttpLimits, HttpServer, Response, Router, serve_http
 from tests.e2e.harness import wait_until
@@ -209,3 +211,16 @@ def test_the_stalled_ones_are_dropped_in_time_and_service_resumes(limited: HttpS
     finally:
         for conn in idle:
             conn.close()
+
+
+def test_query_strings_never_reach_the_log(limited: HttpServer, capsys: pytest.CaptureFixture[str]) -> None:
+    logs.setup(json_lines=True, level=logging.DEBUG)
+    try:
+        assert raw(limited, b"GET /ping?t=YQ-1.zhang.abc.SIGNATURE-SECRET HTTP/1.1\r\nHost: x\r\n\r\n")[0] == 200
+        assert raw(limited, b"GET /nope?t=SIGNATURE-SECRET HTTP/1.1\r\nHost: x\r\n\r\n")[0] == 404
+        time.sleep(0.1)  # the handler thread logs after answering
+    finally:
+        logs.setup(json_lines=True)
+    err = capsys.readouterr().err
+    assert "GET /ping?" in err
+    assert "SIGNATURE-SECRET" not in err
