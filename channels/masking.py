@@ -49,9 +49,17 @@ _PATTERN = re.compile(
 _SHOWN = {"id": (3, 2), "bank": (0, 4), "mobile": (3, 4), "local": (0, 4)}
 
 
+# Characters that may stand for a digit in the view: decimal digits of any script and width (\d),
+# superscripts, subscripts, circled and parenthesised digits (NFKC makes digits of them).
+_DIGITISH = re.compile(r"\d|[\u00b2\u00b3\u00b9\u2070-\u2089\u2460-\u249b\u24ea-\u24ff\u2776-\u2793]")
+_FEWEST_DIGITS = 7  # a landline's local number; every pattern has at least this many
+
+
 def mask(text: str) -> str:
     """``text`` with personal numbers masked; links and ordinary figures unchanged. Idempotent; the
     result has the length of ``text``."""
+    if len(_DIGITISH.findall(text)) < _FEWEST_DIGITS:
+        return text  # most log fields and titles: nothing that could be a number worth hiding
     view = view_of(text)
     hidden: set[int] = set()
     last = 0
