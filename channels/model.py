@@ -119,6 +119,9 @@ class Alert:
     items: tuple[Alert, ...] = ()  # the incidents gathered in a digest
     spread: tuple[str, ...] = ()  # facts of the spread as people read them: 转发 1200、3 个平台
     ack_url: str | None = None  # the signed acknowledgement page, when the daemon serves one
+    # The person key when this rendering reaches one person alone (``channels.delivery.addressed``): their
+    # acknowledgement link then acks as them. Empty for a group or several people.
+    recipient: str = ""
 
 
 @dataclass(frozen=True)

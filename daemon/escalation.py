@@ -15,6 +15,7 @@ from typing import Literal
 
 import structlog
 
+from channels.delivery import addressed
 from channels.model import Alert, Person
 from daemon import deadlines, incidents, outbox, silences
 from daemon.alerts import alert_from_dict
@@ -221,8 +222,8 @@ class Escalation:
                 people = self._within_sms_limit(db, key, incident_id, alert, via, name, recipients, now, level)
             if people:
                 wait = self.notify.group_wait if groupable else timedelta(0)
-                queued += outbox.enqueue(db, f"{key}:{name}", incident_id, name, people, self.render(alert, spec),
-                                         now, alert, group_wait=wait)
+                queued += outbox.enqueue(db, f"{key}:{name}", incident_id, name, people,
+                                         self.render(addressed(alert, spec, people), spec), now, alert, group_wait=wait)
         return queued
 
     def _within_sms_limit(self, db: sqlite3.Connection, key: str, incident_id: str | None, alert: Alert,
@@ -248,5 +249,5 @@ class Escalation:
             spec = self.notify.channels.get(limit.overflow) if limit.overflow else None
             if spec is not None and spec.name not in via:
                 outbox.enqueue(db, f"{key}:{spec.name}:over-limit", incident_id, spec.name, tuple(over),
-                               self.render(alert, spec), now, alert)
+                               self.render(addressed(alert, spec, tuple(over)), spec), now, alert)
         return tuple(allowed)

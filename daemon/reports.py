@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
+from channels.masking import mask
 from daemon import incidents, review
 from daemon.clock import SHANGHAI, from_epoch, local, to_epoch
 from daemon.incidents import Incident
@@ -164,10 +165,10 @@ def _regions(store: Store, ids: list[str]) -> dict[str, str]:
 
 def line_for(incident: Incident, regions: dict[str, str]) -> IncidentLine:
     return IncidentLine(
-        id=incident.id, title=incident.title, level=str(incident.level), level_label=incident.level.label,
-        category=incident.category, first_seen=incident.first_seen or incident.alert.first_seen,
+        id=incident.id, title=mask(incident.title), level=str(incident.level), level_label=incident.level.label,
+        category=mask(incident.category), first_seen=incident.first_seen or incident.alert.first_seen,
         first_source=incident.first_source or incident.alert.source or UNKNOWN,
-        first_url=incident.first_url or incident.alert.url, region=regions.get(incident.id, UNKNOWN),
+        first_url=incident.first_url or incident.alert.url, region=mask(regions.get(incident.id, UNKNOWN)),
         spread=dict(incident.spread), status=STATUS_LABELS.get(incident.status, incident.status),
         resurgences=incident.resurgences)
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import structlog
 
+from channels.masking import mask
 from daemon.clock import from_epoch, to_epoch
 from daemon.reviewconf import ReviewSpec
 from daemon.store import Store, dumps, loads
@@ -88,10 +89,12 @@ def items(store: Store, start: datetime | None = None, end: datetime | None = No
 
 
 def _item(row: sqlite3.Row) -> ReviewItem:
+    """A review item as it may leave the process (reports, the review list): informants' numbers masked."""
     data = loads(row["data"])
     return ReviewItem(message_id=row["message_id"], at=from_epoch(row["at"]), source=row["source"],
                       score=float(row["score"]), features=tuple(str(f[0]) for f in loads(row["features"])),
-                      title=str(data.get("title") or ""), text=str(data.get("text") or ""), url=data.get("url"))
+                      title=mask(str(data.get("title") or "")), text=mask(str(data.get("text") or "")),
+                      url=data.get("url"))
 
 
 def labelled(store: Store, since: datetime, ordinary: int) -> list[dict[str, object]]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
@@ -236,3 +237,17 @@ def test_check_overrides_accepts_the_shipped_templates(tmp_path: Path) -> None:
         (tmp_path / name).write_text((BUILTIN_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "README.txt").write_text("not a template", encoding="utf-8")
     assert check_overrides(tmp_path) == []
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("written", ["１３８００００１２３４", "138 0000 1234", "138.0000.1234", "138-0000-1234",
+                                     "1\u200b3\u200b8\u200b0\u200b0\u200b0\u200b0\u200b1\u200b2\u200b3\u200b4"])
+def test_numbers_written_to_slip_past_the_mask_are_masked_in_every_style(style: Style, written: str) -> None:
+    alert = dataclasses.replace(ALERT, title=f"举报人{written}",
+                                excerpt=f"知情人电话{written}，身份证１１０１０１１９９００１０１１２３Ｘ")
+    title, body = render(alert, style)
+    outputs = [title, body] + ([Renderer().render_html(alert)] if style == "email" else [])
+    for text in outputs:
+        flat = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
+        assert "13800001234" not in flat
+        assert "11010119900101" not in flat

@@ -119,3 +119,14 @@ def test_the_export_labels_stories_people_acted_on_1_and_plain_posts_0(tmp_path:
     assert plain == [row["id"] for row in labelled(store, DAY - timedelta(days=2), ordinary=2) if not row["label"]]
     assert rows[0] == {"id": "w1", "text": "text w1", "label": 1}
     assert [row["id"] for row in labelled(store, DAY + timedelta(hours=10, minutes=6), ordinary=0)] == ["w2", "k1"]
+
+
+def test_an_informants_number_in_a_review_item_is_masked_wherever_it_is_shown(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    mid = "举报人电话１３８ 1234 5678"  # written to slip past a plain mask: full-width digits and spaces
+    message(store, mid, "weibo", DAY, None)
+    with store.transaction() as db:
+        record_review(db, mid, ReviewScore(0.7, (("坍塌", 3.0),)), "lexicon", DAY)
+    [item] = items(store)
+    assert "1234" not in item.text
+    assert "1234" not in item.headline
