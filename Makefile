@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-clustering bench-ingest check clean browser
+.PHONY: run test lint bench bench-clustering bench-ingest eval check clean browser
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "need Python 3.11 or 3.12 (durable_rules does not import on 3.13)"; exit 1; }
@@ -46,6 +46,12 @@ bench-clustering: $(STAMP)
 
 bench-ingest: $(STAMP)
 	$(BIN)/python -m bench.ingest
+
+# Recall and false alarms of examples/rules on the labelled development set (docs/eval.md). Texts are
+# read from clones of their repositories under EVAL_SOURCES; EVAL_ARGS=--verbose lists every miss.
+EVAL_SOURCES ?= ../eval-sources
+eval: $(STAMP)
+	$(BIN)/python -m bench.eval --sources $(EVAL_SOURCES) $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) examples/var .pytest_cache .mypy_cache .ruff_cache
