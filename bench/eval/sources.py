@@ -73,15 +73,15 @@ def _decode(data: bytes) -> str:
     return data.decode("gb18030", errors="replace")
 
 
-def cec_texts(repo: Path) -> Iterator[Text]:
+def cec_texts(repo: Path, commit: str = CEC.commit) -> Iterator[Text]:
     """中文突发事件语料库: raw news articles (txt) and the environmental part (annotated XML)."""
-    names = _git(repo, "ls-tree", "-r", "--name-only", "-z", CEC.commit).decode().split("\0")
+    names = _git(repo, "ls-tree", "-r", "--name-only", "-z", commit).decode().split("\0")
     for name in names:
         if name.startswith("raw corpus/") and name.endswith(".txt"):
-            body = _decode(_git(repo, "show", f"{CEC.commit}:{name}"))
+            body = _decode(_git(repo, "show", f"{commit}:{name}"))
             yield Text(f"cec:{name}", "news", name.rsplit("/", 1)[1].removesuffix(".txt"), body)
         elif name.startswith("CEC/环境污染/") and name.endswith(".xml"):
-            xml = _git(repo, "show", f"{CEC.commit}:{name}").decode("utf-8", errors="replace")
+            xml = _git(repo, "show", f"{commit}:{name}").decode("utf-8", errors="replace")
             title = re.search(r"<Title>(.*?)</Title>", xml, re.S)
             content = re.search(r"<Content>(.*)</Content>", xml, re.S)
             body = re.sub(r"\s+", "", re.sub(r"<[^>]+>", "", content.group(1) if content else xml))
