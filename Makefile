@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK_INDEX ?= https://pypi.org/simple
 
-.PHONY: run test lint lock bench bench-clustering bench-ingest bench-latency bench-review check clean browser
+.PHONY: run test lint lock bench bench-clustering bench-ingest bench-latency bench-review eval check clean browser
 
 # The virtualenv holds exactly what requirements-dev.lock names (exact versions, sha256 hashes), whatever newer
 # releases the package index serves: a changed lock rebuilds it from scratch. `make lock` refreshes the lock
@@ -79,6 +79,12 @@ bench-latency: $(STAMP)
 # The review net (待研判): false reviews per 10,000 ordinary posts and the cost per post (docs/incidents.md).
 bench-review: $(STAMP)
 	$(BIN)/python -m bench.review
+
+# Recall and false alarms of examples/rules on the labelled development set (docs/eval.md). Texts are
+# read from clones of their repositories under EVAL_SOURCES; EVAL_ARGS=--verbose lists every miss.
+EVAL_SOURCES ?= ../eval-sources
+eval: $(STAMP)
+	$(BIN)/python -m bench.eval --sources $(EVAL_SOURCES) $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-lock examples/var .pytest_cache .mypy_cache .ruff_cache
