@@ -12,6 +12,7 @@ import codecs
 import contextlib
 import csv
 import email
+import email.errors
 import email.policy
 import email.utils
 import io
@@ -42,6 +43,11 @@ class FileRejected(Exception):
     """The whole file is unusable; the reason goes into ``<name>.error.txt``."""
 
 
+class ReaderFailed(FileRejected):
+    """A reader raised something it should have turned into a reason: still that file's problem only.
+    The original exception is the ``__cause__``, for the log."""
+
+
 @dataclass(frozen=True)
 class Record:
     where: str  # "record 3", "line 7", "row 2 (line 3)"
@@ -60,7 +66,22 @@ def format_of(name: str, spec: InboxSpec) -> str:
 
 
 def read_records(path: Path, spec: InboxSpec, max_bytes: int) -> Iterator[Record]:
-    """Records of a file in ``processing/``. Raises FileRejected (at the first ``next``) for a bad file."""
+    """Records of a file in ``processing/``. Raises FileRejected for a bad file (at the first ``next``
+    when the whole file is bad), OSError for a failing disk, and nothing else."""
+    return _guarded(_read_records(path, spec, max_bytes))
+
+
+def _guarded(records: Iterator[Record]) -> Iterator[Record]:
+    """Whatever a reader raises is the input's problem: a FileRejected with a reason, never a crash."""
+    try:
+        yield from records
+    except (FileRejected, OSError):
+        raise
+    except Exception as exc:
+        raise ReaderFailed(f"could not be read: {type(exc).__name__}: {exc}") from exc
+
+
+def _read_records(path: Path, spec: InboxSpec, max_bytes: int) -> Iterator[Record]:
     fmt = format_of(path.name, spec)
     with _open_regular(path, max_bytes) as fh:
         if fmt == "eml":
@@ -76,12 +97,17 @@ def read_records(path: Path, spec: InboxSpec, max_bytes: int) -> Iterator[Record
 
 
 def records_from_bytes(data: bytes, fmt: str, spec: InboxSpec) -> Iterator[Record]:
-    """The same readers over a request body (HTTP ingest)."""
+    """The same readers over a request body (HTTP ingest); the same guarantee as ``read_records``."""
+    return _guarded(_records_from_bytes(data, fmt, spec))
+
+
+def _records_from_bytes(data: bytes, fmt: str, spec: InboxSpec) -> Iterator[Record]:
     fh = io.BytesIO(data)
     if fmt == "eml":
-        return _eml_records(fh, spec)
+        yield from _eml_records(fh, spec)
+        return
     encoding = sniff_encoding(fh, allow_utf16=fmt in ("csv", "txt"))
-    return records_from_text(io.StringIO(data.decode(encoding), newline=None), fmt, spec)
+    yield from records_from_text(io.StringIO(data.decode(encoding), newline=None), fmt, spec)
 
 
 def records_from_text(text: IO[str], fmt: str, spec: InboxSpec) -> Iterator[Record]:
@@ -316,23 +342,36 @@ def strip_html(html: str) -> str:
 def _eml_records(fh: IO[bytes], spec: InboxSpec) -> Iterator[Record]:
     mail = email.message_from_binary_file(fh, policy=email.policy.default)
     assert isinstance(mail, EmailMessage)
-    if not (mail["From"] or mail["Subject"] or mail["Date"]):
-        raise FileRejected("not an e-mail message (no From, Subject or Date header)")
-    try:
+    try:  # the header parser raises IndexError and the like on malformed values: all inside this block
+        if not (mail["From"] or mail["Subject"] or mail["Date"]):
+            raise FileRejected("not an e-mail message (no From, Subject or Date header)")
         part = mail.get_body(preferencelist=("plain", "html"))
         body = part.get_content() if part is not None else ""
         if part is not None and part.get_content_type() == "text/html":
             body = strip_html(body)
         subject = str(mail["Subject"] or "")
         sender = email.utils.parseaddr(str(mail["From"] or ""))
-    except (LookupError, ValueError, TypeError, AttributeError) as exc:  # bad charsets and headers
-        raise FileRejected(f"unreadable e-mail: {exc}") from None
+    except (LookupError, ValueError, TypeError, AttributeError, IndexError, email.errors.MessageError) as exc:
+        raise FileRejected(f"unreadable e-mail: {type(exc).__name__}: {exc}") from None
     obj: dict[str, Any] = {"title": subject.strip(), "text": body.strip() if isinstance(body, str) else ""}
     if sender[0] or sender[1]:
         obj["author"] = {"name": sender[0] or sender[1], "id": sender[1] or None}
-    if mail["Message-ID"]:
-        obj["id"] = "mail-" + str(mail["Message-ID"]).strip().strip("<>")
-    with contextlib.suppress(TypeError, ValueError, IndexError):
+    message_id = _raw_header(mail, "Message-ID").strip().strip("<>").strip()
+    if message_id:  # read raw: the parsed header raises on ids such as "<>" that change nothing here
+        obj["id"] = "mail-" + message_id
+    with contextlib.suppress(TypeError, ValueError, IndexError, LookupError):
         if mail["Date"]:
             obj["published_at"] = email.utils.parsedate_to_datetime(str(mail["Date"])).isoformat()
     yield _message("message", obj, spec, fallback_source="other")
+
+
+def _raw_header(mail: EmailMessage, name: str) -> str:
+    """A header as written; 8-bit bytes that are not UTF-8 make it count as absent."""
+    for key, value in mail.raw_items():
+        if key.lower() == name.lower():
+            try:
+                text = str(value).encode("utf-8", "surrogateescape").decode("utf-8")
+            except UnicodeError:
+                return ""
+            return re.sub(r"\s+", " ", text)
+    return ""

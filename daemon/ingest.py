@@ -11,6 +11,7 @@ path, one thread and one set of guarantees cover every kind of input.
 from __future__ import annotations
 
 import io
+import json
 import os
 import queue
 import re
@@ -39,6 +40,8 @@ SETTLE_SECONDS = 1.0  # a file written in place is taken only once it has not ch
 MAX_NAME = 200
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f\\]|[\ud800-\udfff]")  # controls, backslashes, undecodable bytes
 SPOOLS = ("http", "feeds")
+MAX_RESUMES = 2  # a file the process died on this many times after resuming it is quarantined next time
+RESUMES_FILE = ".resumes.json"  # in processing/: how often each leftover file has been resumed
 
 
 def spool_dir(config: Config, name: str) -> Path:
@@ -94,6 +97,7 @@ class Inbox:
         self.processed = self.path / "processed"
         self.failed = self.path / "failed"
         self.young = 0
+        self._leftovers: set[str] = set()  # found in processing/ at a scan, not yet begun
 
     def prepare(self) -> None:
         for folder in (self.path, self.processing, self.processed, self.failed):
@@ -147,13 +151,65 @@ class Inbox:
 
     def leftovers(self) -> list[Path]:
         """Files a crash left in processing/: handled again (message ids make that idempotent)."""
-        return sorted(p for p in self.processing.iterdir() if p.is_file() or p.is_symlink())
+        found = sorted(p for p in self.processing.iterdir()
+                       if Inbox.wanted(p.name) and (p.is_file() or p.is_symlink()))
+        self._leftovers = {p.name for p in found}
+        return found
+
+    def begin(self, name: str) -> int:
+        """Called just before a claimed file is read: 0 for a file taken from the inbox, else how often it
+        has now been resumed, counted durably, so a file that kills the process cannot do so for ever."""
+        if name not in self._leftovers:
+            return 0
+        self._leftovers.discard(name)
+        counts = self._resumes()
+        counts[name] = counts.get(name, 0) + 1
+        self._save_resumes(counts)
+        return counts[name]
+
+    def not_its_fault(self, name: str) -> None:
+        """The attempt failed for a reason outside the file (the store): it does not count against it."""
+        counts = self._resumes()
+        if counts.get(name, 0) > 0:
+            counts[name] -= 1
+            self._save_resumes(counts)
+
+    def _done(self, name: str) -> None:
+        counts = self._resumes()
+        if counts.pop(name, None) is not None:
+            self._save_resumes(counts)
+
+    def _resumes(self) -> dict[str, int]:
+        try:
+            data = json.loads((self.processing / RESUMES_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            log.warning("inbox.resumes_unreadable", inbox=str(self.path))  # counting starts again
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {str(k): v for k, v in data.items() if isinstance(v, int)}
+
+    def _save_resumes(self, counts: dict[str, int]) -> None:
+        target = self.processing / RESUMES_FILE
+        if not counts:
+            target.unlink(missing_ok=True)
+            return
+        tmp = self.processing / f"{RESUMES_FILE}.tmp"
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(counts, fh, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.rename(tmp, target)
+        _fsync_dir(self.processing)
 
     def finish(self, path: Path, at: datetime) -> Path:
         day = self.processed / local(at).date().isoformat()
         day.mkdir(parents=True, exist_ok=True)
         target = _free_name(day / path.name)
         os.rename(path, target)
+        self._done(path.name)
         return target
 
     def quarantine(self, path: Path, reason: str, at: datetime) -> Path:
@@ -165,10 +221,20 @@ class Inbox:
                 f"inbox: {self.path}\n\n{reason}\n")
         Path(f"{target}.error.txt").write_text(note, encoding="utf-8", errors="backslashreplace")
         os.rename(path, target)
+        if path.parent == self.processing:
+            self._done(path.name)
         return target
 
     def quarantine_path(self, path: Path, reason: str) -> None:
         self.quarantine(path, reason, datetime.now().astimezone())
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _free_name(target: Path) -> Path:

@@ -20,8 +20,8 @@ import structlog
 from daemon import incidents
 from daemon.clock import Clock, to_epoch
 from daemon.escalation import Escalation
-from daemon.formats import FileRejected, read_records
-from daemon.ingest import Inbox
+from daemon.formats import FileRejected, ReaderFailed, read_records
+from daemon.ingest import MAX_RESUMES, Inbox
 from daemon.rulebook import Rulebook
 from daemon.spread import figures, message_columns
 from daemon.store import Store, dumps, loads
@@ -50,7 +50,21 @@ class Pipeline:
     def handle_file(self, inbox: Inbox, path: Path) -> None:
         """Handle a claimed file in ``processing/`` and move it out. Never raises for bad input.
 
-        Records are streamed, one transaction per message, so memory stays flat however long the file."""
+        Records are streamed, one transaction per message, so memory stays flat however long the file.
+        A file the process died on when it was taken and on MAX_RESUMES resumes is not read again."""
+        resumes = inbox.begin(path.name)
+        if resumes > MAX_RESUMES:
+            reason = (f"the daemon stopped {resumes} times while reading this file (when it was taken and on"
+                      f" {resumes - 1} resumes); it is set aside so that the files after it are handled")
+            self._quarantine(inbox, path, reason, 0, self.clock.now())
+            return
+        try:
+            self._read(inbox, path)
+        except sqlite3.Error:
+            inbox.not_its_fault(path.name)
+            raise
+
+    def _read(self, inbox: Inbox, path: Path) -> None:
         now = self.clock.now()
         counts: dict[str, int] = {}
         errors: list[str] = []
@@ -68,6 +82,8 @@ class Pipeline:
                 bad += outcome == "error"
                 counts[outcome] = counts.get(outcome, 0) + 1
         except (FileRejected, OSError, UnicodeError) as exc:
+            if isinstance(exc, ReaderFailed):  # a bug in a reader, not only a bad file: keep the traceback
+                log.error("file.reader_failed", file=path.name, exc_info=exc.__cause__)
             reason = str(exc) if not good else f"{exc}\n({good} earlier record(s) were processed)"
             self._quarantine(inbox, path, reason, good, now)
             return

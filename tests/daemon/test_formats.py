@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.config import CsvSpec, InboxSpec
-from daemon.formats import FileRejected, Record, read_records, records_from_bytes
+from daemon.formats import FileRejected, ReaderFailed, Record, read_records, records_from_bytes
 from daemon.ingest import Inbox, name_problem, parse_file, safe_name
 
 LIMIT = 1024 * 1024
@@ -99,6 +99,33 @@ def test_html_only_mail_is_stripped_and_garbage_is_rejected(tmp_path: Path) -> N
     path.write_bytes(b"just some words\nand more")
     with pytest.raises(FileRejected, match="not an e-mail message"):
         records(path, InboxSpec(tmp_path))
+
+
+@pytest.mark.parametrize("message_id", ["<>", "<@>", "<a@>", "no brackets at all", "<\u71c3\u6c14@x>"])
+def test_mail_with_a_broken_message_id_is_still_read(tmp_path: Path, message_id: str) -> None:
+    path = tmp_path / "id.eml"
+    path.write_bytes(("From: grid@example.gov.cn\r\nSubject: gas\r\nMessage-ID: " + message_id
+                      + "\r\nDate: Mon, 23 Nov 2026 09:30:00 +0800\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      "\r\n\u71c3\u6c14\u6cc4\u6f0f\r\n").encode())
+    [record] = records(path, InboxSpec(tmp_path, source="grid"))
+    assert record.message is not None, record.error
+    assert record.message.text == "燃气泄漏"
+    expected = message_id.strip().strip("<>").strip()
+    assert record.message.id == (f"mail-{expected}" if expected else record.message.id)
+    assert not record.message.id.startswith("mail-") or expected
+
+
+def test_mail_with_unreadable_headers_is_a_rejection_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "h.eml"
+    path.write_bytes(b"From: <>\r\nSubject: =?x-unknown?q?abc?=\r\nDate: 99 Foo 99999 99:99\r\n\r\nbody\r\n")
+    got: list[Record] | FileRejected
+    try:
+        got = records(path, InboxSpec(tmp_path, source="grid"))
+    except FileRejected as exc:
+        got = exc
+    assert not isinstance(got, ReaderFailed), got
+    if not isinstance(got, FileRejected):
+        assert [r.message.text for r in got if r.message] == ["body"]
 
 
 def test_txt_is_one_message_from_the_inbox_source(tmp_path: Path) -> None:
