@@ -8,7 +8,6 @@ export is read in bounded memory. A record either carries a ``Message`` or an er
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import csv
 import email
@@ -29,18 +28,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from daemon.config import CSV_FIELDS, InboxSpec
+from daemon.encodings import FileRejected as FileRejected  # where callers have always found it
+from daemon.encodings import sniff_encoding
 from rules.message import MessageError, message_from_dict
 from rules.model import Message
 
 SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "csv",
             ".eml": "eml", ".txt": "txt"}
-CHUNK = 1 << 20
-MAX_CONTROL_SHARE = 0.01  # more control characters than this and it is not text a person wrote
-_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-
-
-class FileRejected(Exception):
-    """The whole file is unusable; the reason goes into ``<name>.error.txt``."""
 
 
 class ReaderFailed(FileRejected):
@@ -91,7 +85,7 @@ def _read_records(path: Path, spec: InboxSpec, max_bytes: int) -> Iterator[Recor
         fh.seek(0)
         text = io.TextIOWrapper(fh, encoding=encoding, newline="" if fmt == "csv" else None)
         try:
-            yield from records_from_text(text, fmt, spec)
+            yield from records_from_text(text, fmt, spec, max_bytes)
         finally:
             text.detach()  # the outer `with` closes the file
 
@@ -107,15 +101,16 @@ def _records_from_bytes(data: bytes, fmt: str, spec: InboxSpec) -> Iterator[Reco
         yield from _eml_records(fh, spec)
         return
     encoding = sniff_encoding(fh, allow_utf16=fmt in ("csv", "txt"))
-    yield from records_from_text(io.StringIO(data.decode(encoding), newline=None), fmt, spec)
+    yield from records_from_text(io.StringIO(data.decode(encoding), newline=None), fmt, spec, len(data))
 
 
-def records_from_text(text: IO[str], fmt: str, spec: InboxSpec) -> Iterator[Record]:
+def records_from_text(text: IO[str], fmt: str, spec: InboxSpec, max_bytes: int) -> Iterator[Record]:
     if fmt == "json":
         return _json_records(text.read(), spec)
     if fmt == "jsonl":
         return _jsonl_records(text, spec)
     if fmt == "csv":
+        _allow_csv_cells(max_bytes)
         return _csv_records(text, spec)
     return _txt_records(text.read(), spec)
 
@@ -136,49 +131,6 @@ def _open_regular(path: Path, max_bytes: int) -> Iterator[IO[bytes]]:
         if st.st_size > max_bytes:
             raise FileRejected(f"file is {st.st_size} bytes, over the limit of {max_bytes}")
         yield fh
-
-
-def sniff_encoding(fh: IO[bytes], *, allow_utf16: bool = False) -> str:
-    """UTF-8 (BOM or not), else GB18030 (a superset of GBK and GB2312); UTF-16 with a BOM for CSV and
-    TXT, as Excel's "Unicode text" export writes it. Reads the whole file once, in chunks, and rejects
-    binary junk (NUL bytes, many control characters) on the way."""
-    head = fh.read(4)
-    if head.startswith(codecs.BOM_UTF8):
-        candidates = ["utf-8-sig"]
-    elif allow_utf16 and head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        candidates = ["utf-16"]
-    else:
-        candidates = ["utf-8", "gb18030"]
-    offset = 0
-    for encoding in candidates:
-        fh.seek(0)
-        offset = _scan(fh, encoding)
-        if offset < 0:
-            return encoding
-    names = " or ".join(c.upper().replace("-SIG", "") for c in candidates)
-    raise FileRejected(f"not {names} text (undecodable byte at offset {offset})")
-
-
-def _scan(fh: IO[bytes], encoding: str) -> int:
-    """-1 when the whole file decodes as ``encoding``, else the offset of the first bad byte."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    done = chars = controls = 0
-    while True:
-        chunk = fh.read(CHUNK)
-        try:
-            text = decoder.decode(chunk, final=not chunk)
-        except UnicodeDecodeError as exc:
-            return done + max(exc.start, 0)
-        if "\x00" in text:
-            raise FileRejected("binary content (NUL bytes)")
-        chars += len(text)
-        controls += len(_CONTROLS.findall(text))
-        done += len(chunk)
-        if not chunk:
-            break
-    if controls > max(2, chars * MAX_CONTROL_SHARE):
-        raise FileRejected(f"binary content ({controls} control characters in {chars})")
-    return -1
 
 
 # ---------------------------------------------------------------- JSON, JSONL, TXT
@@ -253,6 +205,13 @@ def _iso_time(value: str) -> str:
         return value
     y, mo, d, h, mi, s = (int(g) if g else 0 for g in found.groups())
     return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"
+
+
+def _allow_csv_cells(max_bytes: int) -> None:
+    """A cell as long as the file may be: the csv module's default of 131,072 characters refuses a
+    long hotline transcript. The setting is process-wide, so it only ever grows."""
+    if csv.field_size_limit() < max_bytes:
+        csv.field_size_limit(max_bytes)
 
 
 def _csv_records(text: IO[str], spec: InboxSpec) -> Iterator[Record]:

@@ -28,7 +28,8 @@ from watchdog.observers import Observer
 
 from daemon.clock import local
 from daemon.config import Config, InboxSpec
-from daemon.formats import FileRejected, read_records, sniff_encoding
+from daemon.encodings import sniff_encoding
+from daemon.formats import FileRejected, read_records
 from rules.model import Message
 
 log = structlog.get_logger(__name__)

@@ -7,11 +7,12 @@ rerun finds every message already stored, so nothing is notified twice.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +34,8 @@ from rules.text import Analyzer
 log = structlog.get_logger(__name__)
 
 Handled = Literal["graded", "ungraded", "duplicate"]
+MAX_DAYS_AHEAD = timedelta(days=2)  # as Splunk's MAX_DAYS_HENCE: a little clock skew is normal
+MAX_DAYS_AGO = timedelta(days=2000)  # as Splunk's MAX_DAYS_AGO
 MAX_LISTED_ERRORS = 1000  # a 100,000-line file of garbage needs no 100,000-line reason file
 
 
@@ -112,6 +115,7 @@ class Pipeline:
 
     def handle_message(self, message: Message, file: str | None = None) -> Handled:
         now = self.clock.now()
+        message = plausible_time(message, now)
         seen = self.store.find_message(message.id, _hash(message))
         if seen is not None:
             self._update_duplicate(seen.id, message, now)
@@ -225,6 +229,19 @@ class Pipeline:
             db.execute("INSERT INTO files (inbox, name, sha256, status, records, reason, at)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?)", (str(inbox.path), name, sha, status, records, reason,
                                                         to_epoch(now)))
+
+
+def plausible_time(message: Message, now: datetime) -> Message:
+    """A publication time more than MAX_DAYS_AHEAD ahead or MAX_DAYS_AGO behind is a collector's bug
+    (a zeroed field reads 1970): the message is kept and graded as received now, with a warning."""
+    moment = message.published_at
+    if moment is None or now - MAX_DAYS_AGO <= moment <= now + MAX_DAYS_AHEAD:
+        return message
+    ahead = moment > now
+    log.warning("message.time_ignored", message=message.id, published_at=moment.isoformat(),
+                reason=f"more than {(MAX_DAYS_AHEAD if ahead else MAX_DAYS_AGO).days} days"
+                       f" {'ahead of' if ahead else 'before'} the time it was received")
+    return dataclasses.replace(message, published_at=None)
 
 
 def verdict_to_dict(verdict: Verdict, analysis: Analysis | None = None) -> dict[str, object]:

@@ -55,6 +55,23 @@ def test_csv_without_mapping_uses_field_names_and_tab_from_excel_utf16(tmp_path:
     assert (record.message.text, record.message.source, record.message.metrics.reposts) == ("村口道路塌陷", "grid", 12)
 
 
+def test_csv_cells_longer_than_the_csv_module_default_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    long_text = "燃气泄漏" + "长" * 200_000  # over the csv module's default field limit of 131,072
+    path.write_text(f'text,source\n"{long_text}",grid\n', encoding="utf-8")
+    [record] = list(read_records(path, InboxSpec(tmp_path), 4 * LIMIT))
+    assert record.message is not None, record.error
+    assert record.message.text == long_text
+
+
+def test_gbk_from_windows_with_a_euro_sign_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "price.csv"  # Windows' code page 936 writes € as the single byte 0x80
+    path.write_bytes("text,source\n燃气价格上涨".encode("gbk") + b"5\x80" + "每方,grid\n".encode("gbk"))
+    [record] = records(path, InboxSpec(tmp_path))
+    assert record.message is not None, record.error
+    assert record.message.text == "燃气价格上涨5€每方"
+
+
 def test_csv_mapping_naming_a_missing_column_rejects_the_file(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("编号,内容\n1,有人上访\n", encoding="utf-8")
