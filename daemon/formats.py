@@ -22,14 +22,14 @@ import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import IO, Any
 
 from daemon.config import CSV_FIELDS, InboxSpec
+from daemon.encodings import GB18030, sniff_encoding
 from daemon.encodings import FileRejected as FileRejected  # where callers have always found it
-from daemon.encodings import sniff_encoding
 from rules.message import MessageError, message_from_dict
 from rules.model import Message
 
@@ -305,7 +305,7 @@ def _eml_records(fh: IO[bytes], spec: InboxSpec) -> Iterator[Record]:
         if not (mail["From"] or mail["Subject"] or mail["Date"]):
             raise FileRejected("not an e-mail message (no From, Subject or Date header)")
         part = mail.get_body(preferencelist=("plain", "html"))
-        body = part.get_content() if part is not None else ""
+        body = _part_text(part) if part is not None else ""
         if part is not None and part.get_content_type() == "text/html":
             body = strip_html(body)
         subject = str(mail["Subject"] or "")
@@ -322,6 +322,25 @@ def _eml_records(fh: IO[bytes], spec: InboxSpec) -> Iterator[Record]:
         if mail["Date"]:
             obj["published_at"] = email.utils.parsedate_to_datetime(str(mail["Date"])).isoformat()
     yield _message("message", obj, spec, fallback_source="other")
+
+
+_GB_NAMES = ("gb2312", "gbk", "x-gbk", "cp936", "gb18030", "euc-cn")
+
+
+def _part_text(part: MIMEPart) -> str:
+    """The declared charset if the body is valid in it (any GB name read as GB18030, the superset),
+    else what the file readers would detect: get_content() would put U+FFFD for every byte of a body
+    with no or a wrong charset, and the message would be graded as mojibake."""
+    raw = part.get_payload(decode=True)
+    if not isinstance(raw, bytes):
+        return str(part.get_content())
+    charset = (part.get_content_charset() or "").lower()
+    if charset in _GB_NAMES:
+        charset = GB18030
+    if charset not in ("", "us-ascii", "ascii"):
+        with contextlib.suppress(LookupError, UnicodeDecodeError):
+            return raw.decode(charset)
+    return raw.decode(sniff_encoding(io.BytesIO(raw)))
 
 
 def _raw_header(mail: EmailMessage, name: str) -> str:
