@@ -14,6 +14,7 @@ import email
 import email.errors
 import email.policy
 import email.utils
+import errno
 import io
 import itertools
 import json
@@ -59,10 +60,11 @@ def format_of(name: str, spec: InboxSpec) -> str:
     return fmt
 
 
-def read_records(path: Path, spec: InboxSpec, max_bytes: int) -> Iterator[Record]:
-    """Records of a file in ``processing/``. Raises FileRejected for a bad file (at the first ``next``
-    when the whole file is bad), OSError for a failing disk, and nothing else."""
-    return _guarded(_read_records(path, spec, max_bytes))
+def read_records(path: Path, spec: InboxSpec, max_bytes: int, *, dir_fd: int | None = None) -> Iterator[Record]:
+    """Records of a file in ``processing/`` (``path.name`` in the folder ``dir_fd`` when given). Raises
+    FileRejected for a bad file (at the first ``next`` when the whole file is bad), OSError for a
+    failing disk, and nothing else."""
+    return _guarded(_read_records(path, spec, max_bytes, dir_fd))
 
 
 def _guarded(records: Iterator[Record]) -> Iterator[Record]:
@@ -75,9 +77,9 @@ def _guarded(records: Iterator[Record]) -> Iterator[Record]:
         raise ReaderFailed(f"could not be read: {type(exc).__name__}: {exc}") from exc
 
 
-def _read_records(path: Path, spec: InboxSpec, max_bytes: int) -> Iterator[Record]:
+def _read_records(path: Path, spec: InboxSpec, max_bytes: int, dir_fd: int | None) -> Iterator[Record]:
     fmt = format_of(path.name, spec)
-    with _open_regular(path, max_bytes) as fh:
+    with _open_regular(path, max_bytes, dir_fd) as fh:
         if fmt == "eml":
             yield from _eml_records(fh, spec)
             return
@@ -116,12 +118,13 @@ def records_from_text(text: IO[str], fmt: str, spec: InboxSpec, max_bytes: int) 
 
 
 @contextlib.contextmanager
-def _open_regular(path: Path, max_bytes: int) -> Iterator[IO[bytes]]:
+def _open_regular(path: Path, max_bytes: int, dir_fd: int | None) -> Iterator[IO[bytes]]:
     """Never follows a symbolic link, never blocks on a FIFO, never reads past the size limit."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = os.open(path if dir_fd is None else path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                     dir_fd=dir_fd)
     except OSError as exc:
-        if os.path.islink(path):
+        if exc.errno == errno.ELOOP:
             raise FileRejected("symbolic links are not followed") from None
         raise FileRejected(f"cannot open: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as fh:

@@ -8,7 +8,6 @@ rerun finds every message already stored, so nothing is notified twice.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,7 +72,8 @@ class Pipeline:
         errors: list[str] = []
         good = bad = 0
         try:
-            for record in read_records(path, inbox.spec, inbox.spec.max_file_bytes or self.max_file_bytes):
+            for record in read_records(path, inbox.spec, inbox.spec.max_file_bytes or self.max_file_bytes,
+                                       dir_fd=inbox.fd_of(path)):
                 self.tick()
                 if record.message is None:
                     bad += 1
@@ -96,7 +96,7 @@ class Pipeline:
                       " the file is sent again.\n" + "\n".join(errors) + more)
             self._quarantine(inbox, path, reason, good, now)
             return
-        sha = _sha256(path)
+        sha = inbox.sha256_hex(path)
         target = inbox.finish(path, now)
         self._record_file(inbox, path.name, sha, "processed", good, None, now)
         log.info("file.processed", file=path.name, inbox=str(inbox.path), moved_to=str(target), **counts)
@@ -218,7 +218,7 @@ class Pipeline:
                    tuple(columns.values()))
 
     def _quarantine(self, inbox: Inbox, path: Path, reason: str, good: int, now: datetime) -> None:
-        sha = _sha256(path) if path.exists() else ""
+        sha = inbox.sha256_hex(path) if inbox.holds(path) and not path.is_symlink() else ""
         target = inbox.quarantine(path, reason, now)
         self._record_file(inbox, path.name, sha, "failed", good, reason, now)
         log.warning("file.quarantined", file=path.name, moved_to=str(target), reason=reason.splitlines()[0])
@@ -255,11 +255,3 @@ def verdict_to_dict(verdict: Verdict, analysis: Analysis | None = None) -> dict[
 
 def _hash(message: Message) -> str:
     return content_hash(message.source, message.title, message.text)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
