@@ -160,15 +160,19 @@ class Inbox:
             self._save_resumes(counts)
 
     def sha256_hex(self, path: Path) -> str:
+        """The file's SHA-256 for the files table; "" for a link, FIFO or device (never opened through)."""
         digest = hashlib.sha256()
-        fd = os.open(path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self.fd_of(path))
+        try:
+            fd = os.open(path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=self.fd_of(path))
+        except OSError:
+            return ""
         with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return ""
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
         return digest.hexdigest()
-
-    def holds(self, path: Path) -> bool:
-        return _exists(self.fd_of(path), path.name)
 
     def finish(self, path: Path, at: datetime) -> Path:
         day = local(at).date().isoformat()

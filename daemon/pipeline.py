@@ -218,7 +218,7 @@ class Pipeline:
                    tuple(columns.values()))
 
     def _quarantine(self, inbox: Inbox, path: Path, reason: str, good: int, now: datetime) -> None:
-        sha = inbox.sha256_hex(path) if inbox.holds(path) and not path.is_symlink() else ""
+        sha = inbox.sha256_hex(path)
         target = inbox.quarantine(path, reason, now)
         self._record_file(inbox, path.name, sha, "failed", good, reason, now)
         log.warning("file.quarantined", file=path.name, moved_to=str(target), reason=reason.splitlines()[0])

@@ -13,7 +13,7 @@ from pathlib import Path
 import structlog
 
 from daemon.clock import from_epoch, to_epoch
-from daemon.clustering import ClusterIndex, Fingerprint, Fingerprinter, Gazetteer
+from daemon.clustering import ClusterIndex, Fingerprint, Fingerprinter, Gazetteer, term_weight
 from daemon.store import Store, loads
 from rules.message import message_from_dict
 from rules.model import Message
@@ -52,7 +52,10 @@ class Stories:
         self.index.remove(incident_id)
 
     def rebuild(self, store: Store, now: datetime) -> int:
-        """Index the members of every story still within reach; returns how many stories."""
+        """Index the members of every story still within reach; returns how many stories. Called at start:
+        it also reads the word frequencies (seconds) now, so the first file after a restart is not held
+        for them, and a daemon killed soon after each start does not die on that file every time."""
+        term_weight("")
         since = to_epoch(now - max(self.window, self.watch))
         rows = store.query(
             "SELECT m.incident_id, m.data, m.verdict, m.received_at FROM messages m JOIN incidents i"
