@@ -321,13 +321,14 @@ def _eml_records(fh: IO[bytes], spec: InboxSpec) -> Iterator[Record]:
     message_id = _raw_header(mail, "Message-ID").strip().strip("<>").strip()
     if message_id:  # read raw: the parsed header raises on ids such as "<>" that change nothing here
         obj["id"] = "mail-" + message_id
-    with contextlib.suppress(TypeError, ValueError, IndexError, LookupError):
+    with contextlib.suppress(TypeError, ValueError, IndexError, LookupError, email.errors.MessageError):
         if mail["Date"]:
             obj["published_at"] = email.utils.parsedate_to_datetime(str(mail["Date"])).isoformat()
     yield _message("message", obj, spec, fallback_source="other")
 
 
 _GB_NAMES = ("gb2312", "gbk", "x-gbk", "cp936", "gb18030", "euc-cn")
+_WESTERN = ("iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252")  # decode any byte: often a mislabel
 
 
 def _part_text(part: MIMEPart) -> str:
@@ -340,6 +341,9 @@ def _part_text(part: MIMEPart) -> str:
     charset = (part.get_content_charset() or "").lower()
     if charset in _GB_NAMES:
         charset = GB18030
+    if charset in _WESTERN and not raw.isascii():
+        with contextlib.suppress(FileRejected):  # Chinese text a mail program labelled Latin-1
+            return raw.decode(sniff_encoding(io.BytesIO(raw)))
     if charset not in ("", "us-ascii", "ascii"):
         with contextlib.suppress(LookupError, UnicodeDecodeError):
             return raw.decode(charset)

@@ -75,13 +75,23 @@ def test_a_file_that_decodes_only_as_mojibake_is_refused_with_the_scores(tmp_pat
 def test_mail_bodies_in_legacy_or_undeclared_charsets(tmp_path: Path) -> None:
     traditional = _lines("traditional.txt")[5]
     for charset, body, declared in (("big5", traditional, True), ("utf-8", "燃气泄漏，请疏散", False),
-                                    ("gbk", "燃气泄漏，请疏散", False), ("gb2312", "价格5€", True)):
+                                    ("gbk", "燃气泄漏，请疏散", False), ("gb2312", "价格5€", True),
+                                    ("iso-8859-1", "Café au lait", True)):
         mail = EmailMessage()
         mail["From"] = "grid@example.gov.cn"
         mail["Subject"] = "report"
         encoded = body.encode("gb18030" if charset == "gb2312" else charset)
         mail.set_payload(encoded.replace("€".encode("gb18030"), b"\x80"))
         mail["Content-Type"] = f"text/plain; charset={charset}" if declared else "text/plain"
+        if charset == "iso-8859-1":  # and the same label on UTF-8 Chinese, as some mail programs send it
+            mislabelled = EmailMessage()
+            mislabelled["From"], mislabelled["Subject"] = "grid@example.gov.cn", "report"
+            mislabelled.set_payload("城东燃气泄漏".encode())
+            mislabelled["Content-Type"] = "text/plain; charset=iso-8859-1"
+            mislabelled["Content-Transfer-Encoding"] = "8bit"
+            [got] = read(tmp_path, mislabelled.as_bytes(), "l.eml")
+            assert got.message is not None
+            assert got.message.text == "城东燃气泄漏"
         mail["Content-Transfer-Encoding"] = "8bit"
         [record] = read(tmp_path, mail.as_bytes(), "m.eml")
         assert record.message is not None, (charset, record.error)
