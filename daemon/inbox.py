@@ -139,6 +139,9 @@ class Inbox:
         found = sorted(name for name, st in _entries(self._fds[self.processing])
                        if self.wanted(name) and (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)))
         self._leftovers = set(found)
+        counts = self._resumes()
+        if set(counts) - self._leftovers:  # files an admin took out by hand: forget their count
+            self._save_resumes({name: n for name, n in counts.items() if name in self._leftovers})
         return [self.processing / name for name in found]
 
     def begin(self, name: str) -> int:

@@ -214,3 +214,23 @@ def test_a_planted_link_in_failed_or_processed_is_never_written_through(tmp_path
     with pytest.raises(ConfigError, match=r"2026-11-23.*symbolic link"):
         box.finish(box.processing / "ok.json", AT)
     assert sorted(p.name for p in state.iterdir()) == ["ack.key", "yuqing.db"]
+
+
+def test_resumes_are_counted_durably_and_forgotten_once_a_file_is_done(tmp_path: Path) -> None:
+    box = inbox(tmp_path)
+    for name in ("a.json", "b.json"):
+        (box.processing / name).write_text('{"text": "x"}', encoding="utf-8")
+    assert box.begin("a.json") == 0  # not found by leftovers(): taken from the inbox just now
+    for expected in (1, 2, 3):
+        again = inbox(tmp_path)  # a restart: the count is read back from processing/
+        assert [p.name for p in again.leftovers()] == ["a.json", "b.json"]
+        assert again.begin("a.json") == expected
+        assert again.begin("a.json") == 0  # once per scan
+    again.not_its_fault("a.json")
+    assert json.loads((box.processing / ".resumes.json").read_text(encoding="utf-8")) == {"a.json": 2}
+    again.finish(again.processing / "a.json", AT)
+    assert not (box.processing / ".resumes.json").exists()
+    assert again.begin("b.json") == 1
+    os.unlink(box.processing / "b.json")  # taken out by hand
+    assert inbox(tmp_path).leftovers() == []
+    assert not (box.processing / ".resumes.json").exists()
