@@ -68,6 +68,7 @@ def test_a_file_that_kills_the_daemon_twice_on_resume_is_quarantined_on_the_thir
     daemon = DyingDaemon(config).start()  # the third start: it does not read the file again
     try:
         assert daemon.wait_event("message.graded", timeout=30, message="gas-2"), daemon.report()
+        assert daemon.wait_event("file.processed", timeout=10, file="good.json"), daemon.report()
         [event] = daemon.matching("file.quarantined", file="poison.json")
         assert "stopped 3 times" in event["reason"]
         note = (inbox / "failed" / "poison.json.error.txt").read_text(encoding="utf-8")
