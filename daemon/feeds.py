@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import threading
 import time
 import urllib.error
@@ -98,8 +99,11 @@ def entry_record(spec: FeedSpec, entry: Any) -> tuple[str, dict[str, Any]] | Non
         obj["author"] = {"name": str(entry.get("author"))}
     stamp = entry.get("published_parsed") or entry.get("updated_parsed")
     if stamp:
-        year, month, day, hour, minute, second = stamp[:6]
-        obj["published_at"] = datetime(year, month, day, hour, minute, second, tzinfo=UTC).isoformat()
+        try:
+            year, month, day, hour, minute, second = (int(n) for n in stamp[:6])
+            obj["published_at"] = datetime(year, month, day, hour, minute, second, tzinfo=UTC).isoformat()
+        except (TypeError, ValueError, OverflowError):  # feedparser turns "0000-00-00" into year -1
+            log.warning("feed.bad_date", feed=spec.url, guid=guid, date=str(stamp)[:120])
     return guid, obj
 
 
@@ -154,6 +158,12 @@ class FeedPoller:
         except FeedError as exc:
             self._failed(spec, state, str(exc))
             return 0
+        except sqlite3.Error:
+            raise  # the store's problem, not the feed's
+        except Exception as exc:  # a feed that breaks the parser is that feed's problem: it backs off
+            log.exception("feed.reader_failed", feed=spec.url)
+            self._failed(spec, state, f"could not be read: {type(exc).__name__}: {exc}")
+            return 0
         if lines:
             publish(self.spool, "feed", lines)
         self._succeeded(spec, state, fetched, guids)
@@ -166,7 +176,11 @@ class FeedPoller:
         lines: list[str] = []
         guids: list[str] = []
         for entry in parsed.get("entries", []):
-            found = entry_record(spec, entry)
+            try:
+                found = entry_record(spec, entry)
+            except Exception as exc:  # one odd entry must not cost the feed its other entries
+                log.warning("feed.entry_skipped", feed=spec.url, problem=f"{type(exc).__name__}: {exc}")
+                continue
             if found is None:
                 continue
             guid, obj = found
