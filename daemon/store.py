@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rules.errors import ConfigError, Problem
+
 SCHEMA_VERSION = 5
 
 # Columns added after a table first shipped: (table, column, definition). Applied once, in order, to
@@ -103,6 +105,11 @@ CREATE INDEX IF NOT EXISTS silences_until ON silences (removed_at, until);
 """
 
 
+class StoreTooNew(ConfigError):
+    """The state database was written by a newer version: using it could lose or corrupt what that
+    version stored, so nothing is read or written."""
+
+
 @dataclass(frozen=True)
 class StoredMessage:
     id: str
@@ -118,6 +125,7 @@ class Store:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        refuse_newer(path, stored_version(path))  # before the first write: WAL mode, tables, migrations
         self.db.executescript(SCHEMA)  # executescript commits on its own: not inside transaction()
         self._migrate()
 
@@ -125,6 +133,7 @@ class Store:
         with self.transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             current = int(row["value"]) if row else 1
+            refuse_newer(self.path, current)  # raised inside the transaction: rolled back, nothing written
             for version, table, column, definition in MIGRATIONS:
                 if version > current:
                     columns = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
@@ -199,6 +208,29 @@ class Store:
             "outbox_failed": count("SELECT count(*) FROM outbox WHERE status = 'failed'"),
             "files_failed": count("SELECT count(*) FROM files WHERE status = 'failed'"),
         }
+
+
+def stored_version(path: Path) -> int | None:
+    """The schema version a state file says it has, read without writing anything (None: a new file)."""
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError:  # no meta table yet: an empty or very old file, migrated as usual
+        return None
+    finally:
+        conn.close()
+    return int(row[0]) if row else None
+
+
+def refuse_newer(path: Path, version: int | None) -> None:
+    if version is not None and version > SCHEMA_VERSION:
+        raise StoreTooNew([Problem(
+            f"the state database has schema version {version}, written by a newer yuqing-sentinel; this"
+            f" version understands schema versions up to {SCHEMA_VERSION} and will neither read nor change"
+            " it. Run the newer version again, or restore the backup taken before the upgrade",
+            path=str(path))])
 
 
 def dumps(value: Any) -> str:

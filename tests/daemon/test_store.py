@@ -3,7 +3,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from daemon.store import SCHEMA_VERSION, Store
+import pytest
+
+from daemon.store import SCHEMA_VERSION, Store, StoreTooNew
+from tests.e2e.harness import county, yuqing
 
 V1_INCIDENTS = """CREATE TABLE incidents (
     id TEXT PRIMARY KEY, level TEXT NOT NULL, status TEXT NOT NULL, title TEXT NOT NULL,
@@ -32,3 +35,40 @@ def test_a_version_1_state_file_is_migrated_in_place(tmp_path: Path) -> None:
 def test_wal_mode(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.db")
     assert store.one("PRAGMA journal_mode")[0] == "wal"  # type: ignore[index]
+
+
+def test_a_store_written_by_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 2),))
+    db.commit()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    before = path.read_bytes()
+
+    with pytest.raises(StoreTooNew) as refused:
+        Store(path)
+
+    message = str(refused.value)
+    assert f"schema version {SCHEMA_VERSION + 2}" in message and f"up to {SCHEMA_VERSION}" in message
+    assert str(path) in message
+    assert path.read_bytes() == before  # not migrated, not lowered
+    check = sqlite3.connect(path)
+    assert check.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+        str(SCHEMA_VERSION + 2),)
+    check.close()
+
+
+def test_the_cli_refuses_a_newer_store_with_both_versions(tmp_path: Path) -> None:
+    config = county(tmp_path, "rules: []\n", "channels: {console: \"console://\"}\n")
+    path = tmp_path / "var" / "yuqing.db"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    done = yuqing("status", "-c", str(config))
+    assert done.returncode == 1, done.stderr
+    assert "99" in done.stderr and f"up to {SCHEMA_VERSION}" in done.stderr
+    assert "Traceback" not in done.stderr
