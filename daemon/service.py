@@ -6,6 +6,7 @@ slow SMTP server never holds up grading. SIGTERM finishes the file in hand; SIGH
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -19,7 +20,7 @@ import structlog
 from channels import local as local_channels
 from channels.delivery import deliver
 from daemon import ackpage, closure, incidents, paperwork, retention, status
-from daemon.admin import fallback_notice
+from daemon.admin import fallback_notice, store_recovered, store_trouble_notices
 from daemon.clock import Clock, SystemClock
 from daemon.config import Config
 from daemon.escalation import Escalation
@@ -36,11 +37,13 @@ from daemon.report_mail import with_report_parts
 from daemon.rulebook import build_rulebook, new_analyzer
 from daemon.sdnotify import SystemdNotifier
 from daemon.store import Store
+from daemon.storehealth import StoreUnwritable
 from daemon.stories import Stories
 
 log = structlog.get_logger(__name__)
 
 TIMER_POLL = 1.0  # seconds: timers fire within this of due, even while a backlog is worked off
+STORE_PROBE_MAX = 30.0  # seconds between write tries while the store cannot be written
 
 
 class Service:
@@ -56,12 +59,14 @@ class Service:
         self.last_ping = self.last_timers = time.monotonic()
         self.last_pruned = float("-inf")  # the first rescan prunes
         self.escalation: Escalation | None = None  # set once the rules and policies are loaded
+        self.store_probe_at: float | None = None  # while the store cannot be written: when to try again
+        self.store_failures = 0
 
     def run(self) -> int:
         started = time.monotonic()
         local_channels.register()
         notify = load_notify(self.config.notify, env=os.environ)
-        store = Store(self.config.database)
+        store = Store(self.config.database, clock=self.clock)
         self.store, self.notify = store, notify
         analyzer = new_analyzer(self.config)
         rulebook = build_rulebook(self.config, analyzer)
@@ -126,33 +131,15 @@ class Service:
             ackpage.serve(self.http.router, store, self.config, self.notify.directory, self.clock)
             self.http.router.add("GET", "/metrics", MetricsEndpoint(store, self.clock.now))
         feeds = start_feeds(self.config, store, spool_dir(self.config, "feeds"))
-        last_scan = time.monotonic()
+        self.last_scan = time.monotonic()
         try:
             while not self.stopping.is_set():
-                for event in watcher.drain(timeout=0.5):
-                    if self.stopping.is_set():
-                        break
-                    if event.complete:
-                        self._take_one(self.inboxes[event.inbox], event.name)
-                    else:
-                        self.inboxes[event.inbox].young += 1
-                if escalation.fire_due(store, self.clock.now()) + closure.announce(
-                        store, self.notify, self.renderer, self.clock.now()):
-                    self.delivery_wakeup.set()
-                # A file still being written in place is looked at again once it has settled.
-                young = any(inbox.young for inbox in self.inboxes)
-                since_scan = time.monotonic() - last_scan
-                if since_scan >= self.rescan_seconds or (young and since_scan >= SETTLE_SECONDS):
-                    self._resume_and_scan(settled_only=True)
-                    self._close_quiet_stories()
-                    self._prune()
-                    if paperwork.tick(self.config, store, self.notify, self.clock.now()):
-                        self.delivery_wakeup.set()
-                    last_scan = time.monotonic()
-                if rules_watcher.due() or self.reload_requested.is_set():
-                    self.reload_requested.clear()
-                    self.reload()
-                self._keepalive()
+                if not store.health.writable:
+                    self._wait_for_store(watcher)
+                    continue
+                # Marked in store.health: the next round pauses; a file in hand stays in processing/.
+                with contextlib.suppress(StoreUnwritable):
+                    self._tick(watcher, rules_watcher, escalation)
         finally:
             self.notifier.stopping()
             watcher.stop()
@@ -167,6 +154,56 @@ class Service:
             log.info("service.stopped", **store.counts())
             store.close()
         return 0
+
+    def _tick(self, watcher: Watcher, rules_watcher: RulesWatcher, escalation: Escalation) -> None:
+        store = self.store
+        for event in watcher.drain(timeout=0.5):
+            if self.stopping.is_set() or not store.health.writable:
+                break  # the rest is found by the next scan
+            if event.complete:
+                self._take_one(self.inboxes[event.inbox], event.name)
+            else:
+                self.inboxes[event.inbox].young += 1
+        if escalation.fire_due(store, self.clock.now()) + closure.announce(
+                store, self.notify, self.renderer, self.clock.now()):
+            self.delivery_wakeup.set()
+        # A file still being written in place is looked at again once it has settled.
+        young = any(inbox.young for inbox in self.inboxes)
+        since_scan = time.monotonic() - self.last_scan
+        if since_scan >= self.rescan_seconds or (young and since_scan >= SETTLE_SECONDS):
+            self._resume_and_scan(settled_only=True)
+            self._close_quiet_stories()
+            self._prune()
+            if paperwork.tick(self.config, store, self.notify, self.clock.now()):
+                self.delivery_wakeup.set()
+            self.last_scan = time.monotonic()
+        if rules_watcher.due() or self.reload_requested.is_set():
+            self.reload_requested.clear()
+            self.reload()
+        self._keepalive()
+
+    def _wait_for_store(self, watcher: Watcher) -> None:
+        """One round while the store cannot be written: claim nothing (files wait in the inbox, feeds
+        pause), keep systemd's watchdog fed, and try a small write with back-off (1 s, 2 s … 30 s)."""
+        now = time.monotonic()
+        if self.store_probe_at is None:  # the first round of this episode
+            self.store_failures, self.store_probe_at = 0, now + 1.0
+            trouble = self.store.health.trouble
+            self.notifier.status(f"paused: state database cannot be written ({trouble.reason if trouble else ''})")
+            self.delivery_wakeup.set()  # the admin notice goes from the delivery thread
+        for _ in watcher.drain(timeout=0.5):
+            pass  # not claimed: the scan after recovery finds every file still in the inbox
+        self._ping_watchdog()
+        if time.monotonic() < self.store_probe_at:
+            return
+        if self.store.probe():
+            self.store_probe_at = None
+            self.last_scan = float("-inf")  # rescan at once: whatever arrived meanwhile, files left in processing/
+            self.notifier.status(f"watching {len(self.inboxes)} inbox(es)")
+            self.delivery_wakeup.set()
+            return
+        self.store_failures += 1
+        self.store_probe_at = time.monotonic() + min(2.0 ** self.store_failures, STORE_PROBE_MAX)
 
     # ---------------------------------------------------------------- work
 
@@ -190,14 +227,18 @@ class Service:
         if path is not None:
             self._handle(inbox, path)
 
-    def _keepalive(self) -> None:
-        """Between files and records: ping systemd's watchdog, and fire due timers at least every second,
-        so a red escalation never waits behind a long backlog."""
+    def _ping_watchdog(self) -> None:
         now = time.monotonic()
         interval = self.notifier.watchdog_interval
         if interval is not None and now - self.last_ping >= interval:
             self.notifier.ping()
             self.last_ping = now
+
+    def _keepalive(self) -> None:
+        """Between files and records: ping systemd's watchdog, and fire due timers at least every second,
+        so a red escalation never waits behind a long backlog."""
+        self._ping_watchdog()
+        now = time.monotonic()
         if self.escalation is not None and now - self.last_timers >= TIMER_POLL:
             self.last_timers = now
             if self.escalation.fire_due(self.store, self.clock.now()):
@@ -213,12 +254,32 @@ class Service:
             self.delivery_wakeup.wait(timeout=1.0)
             self.delivery_wakeup.clear()
             try:
+                self._store_notices()
                 while self.outbox.deliver_due(self.clock.now):
                     pass
             except Exception:  # a bug here must not silently stop all delivery
                 log.exception("outbox.error")
             if self.stopping.is_set():
+                if not self.outbox.record_kept():
+                    log.error("notify.unrecorded_at_exit", notifications=sorted(self.outbox.unrecorded),
+                              hint="delivered but not marked sent: they go out once more after the restart")
                 return
+
+    def _store_notices(self) -> None:
+        """Tell the admin team once that the store cannot be written (straight to the channels: it cannot
+        be queued), and once that it can again (queued like any notice)."""
+        health = self.store.health
+        trouble = health.take_unannounced()
+        if trouble is not None:
+            for notification in store_trouble_notices(self.notify, trouble, self.clock.now()):
+                spec = self.notify.channels[notification.channel]
+                result = self.outbox.deliver(spec, notification)
+                log.info("admin.store_notice", channel=spec.name, outcome=result.outcome.value,
+                         detail=result.detail or None)
+        ended = health.take_ended()
+        if ended is not None:
+            with contextlib.suppress(StoreUnwritable), self.store.transaction() as db:  # unwritable again:
+                store_recovered(db, self.notify, ended, self.clock.now())  # that episode's end tells
 
     def _close_quiet_stories(self) -> None:
         now = self.clock.now()

@@ -11,14 +11,19 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from daemon.clock import Clock, SystemClock
+from daemon.storehealth import StoreHealth, StoreUnwritable, is_unwritable
 from rules.errors import ConfigError, Problem
 
 SCHEMA_VERSION = 5
+# How long a write waits for another writer (the delivery thread, a CLI command) before it counts as a
+# store that cannot be written. Well under systemd's WatchdogSec=30 (docs/deploy.md).
+BUSY_TIMEOUT = 10.0
 
 # Columns added after a table first shipped: (table, column, definition). Applied once, in order, to
 # state files created by an older version; new files get them from the migration too.
@@ -121,8 +126,10 @@ class StoredMessage:
 class Store:
     """A connection per thread; ``transaction()`` is the only way to write."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT, clock: Clock | None = None) -> None:
         self.path = path
+        self.busy_timeout = busy_timeout
+        self.health = StoreHealth(path, clock or SystemClock())
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         refuse_newer(path, stored_version(path))  # before the first write: WAL mode, tables, migrations
@@ -145,7 +152,7 @@ class Store:
     def db(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=True)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
@@ -155,14 +162,42 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction. A store that cannot be written now (disk full, locked past the busy
+        timeout) raises ``StoreUnwritable`` and marks ``health``; the next commit that succeeds clears it."""
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
+        changes = db.total_changes
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                with suppress(sqlite3.Error):  # SQLite may have rolled back already (SQLITE_FULL)
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if not is_unwritable(exc):
+                raise
+            self.health.failed(exc)
+            if isinstance(exc, StoreUnwritable):
+                raise
+            raise StoreUnwritable(str(exc)) from exc
+        if db.total_changes != changes:  # a transaction that only read proves nothing about writing
+            self.health.succeeded()
+
+    def probe(self, busy_timeout: float = 0.5) -> bool:
+        """Whether a small write goes through now, waiting at most ``busy_timeout`` for another writer:
+        for a paused service to find out, without blocking systemd's watchdog, that it may go on."""
+        db = self.db
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        try:
+            with self.transaction() as tx:
+                tx.execute("INSERT OR REPLACE INTO meta VALUES ('write_probe', 'ok')")
+            return True
+        except StoreUnwritable:
+            return False
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
 
     def close(self) -> None:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from daemon.store import SCHEMA_VERSION, Store, StoreTooNew
+from daemon.storehealth import StoreUnwritable
 from tests.e2e.harness import county, yuqing
 
 V1_INCIDENTS = """CREATE TABLE incidents (
@@ -72,3 +73,27 @@ def test_the_cli_refuses_a_newer_store_with_both_versions(tmp_path: Path) -> Non
     assert done.returncode == 1, done.stderr
     assert "99" in done.stderr and f"up to {SCHEMA_VERSION}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_store_locked_past_the_busy_timeout_is_unwritable_until_a_write_goes_through(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db", busy_timeout=0.1)
+    locker = sqlite3.connect(tmp_path / "s.db", isolation_level=None, timeout=0)
+    locker.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(StoreUnwritable), store.transaction() as db:
+        db.execute("INSERT INTO meta VALUES ('k', 'v')")
+    assert not store.health.writable
+    trouble = store.health.trouble
+    assert trouble is not None and "locked" in trouble.reason
+    assert store.one("SELECT count(*) FROM meta")[0] >= 1  # type: ignore[index]  # reads go on (WAL)
+    assert not store.probe(busy_timeout=0.05)
+    assert store.health.take_unannounced() == trouble
+    assert store.health.take_unannounced() is None  # the admin is told once per episode
+
+    locker.execute("COMMIT")
+    with store.transaction() as db:  # reads only: proves nothing
+        db.execute("SELECT 1").fetchone()
+    assert not store.health.writable
+    assert store.probe()
+    assert store.health.writable
+    assert store.health.take_ended() == trouble
+    assert store.one("SELECT value FROM meta WHERE key = 'k'") is None  # the failed write left nothing

@@ -1,0 +1,85 @@
+"""A state database that cannot be written (a full disk: RLIMIT_FSIZE on the running daemon) sends nothing
+twice, takes no new work, tells the admin team once, and carries on by itself when it can write again."""
+
+from __future__ import annotations
+
+import resource
+import sqlite3
+import textwrap
+import time
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+from tests.conftest import SmtpSink, free_port
+from tests.e2e.harness import Daemon, county, drop, wait_until
+
+RULES = """\
+rules:
+  - id: explosion
+    title: 燃气爆炸
+    level: red
+    when: {all: [爆炸]}
+  - id: fire
+    title: 火灾
+    level: red
+    when: {all: [火灾]}
+"""
+
+
+def subjects(sink: SmtpSink, text: str) -> int:
+    return sum(text in str(m["Subject"]) for m in list(sink.messages))
+
+
+def test_a_full_disk_after_delivery_sends_the_alert_once_and_recovers(tmp_path: Path) -> None:
+    port = free_port()  # the mail server is down at first, so the alert waits in the outbox
+    config = county(tmp_path, RULES, textwrap.dedent(f"""\
+        channels:
+          email: "mailto://127.0.0.1:{port}?from=alerts@example.gov.cn&mode=insecure"
+        people:
+          zhang: {{name: 张三, email: zhang@example.gov.cn}}
+          wang: {{name: 王工, email: wang@example.gov.cn}}
+        teams: {{值班: [zhang], 管理员: [wang]}}
+        admin: 管理员
+        retry: {{first: 1s, max: 1s}}
+        policies:
+          red: [{{notify: [值班], via: [email]}}]
+        """), source="weibo")
+    inbox = tmp_path / "var" / "inbox"
+    sink = SmtpSink("127.0.0.1", port)
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    daemon = Daemon(config).start()
+    assert daemon.proc is not None
+    pid = daemon.proc.pid
+    _, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+    try:
+        drop(inbox, "boom.json", {"id": "b1", "text": "城东小区发生燃气爆炸"})
+        assert daemon.wait_event("notify.retry", timeout=30, channel="email"), daemon.report()
+        # The disk is full from now on: no write past the first byte of any file.
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (1, hard))
+        controller.start()  # the next attempt is accepted, and its sent mark cannot be written
+        assert sink.wait_for(1, timeout=15), daemon.report()
+        time.sleep(4)  # the delivery thread comes round every second: a resend would be here by now
+        assert subjects(sink, "燃气爆炸") == 1, daemon.report()
+        assert daemon.wait_event("store.unwritable", timeout=15), daemon.report()
+        drop(inbox, "fire.json", {"id": "f1", "text": "城西仓库发生火灾"})
+        time.sleep(2)
+        assert (inbox / "fire.json").exists(), daemon.report()  # not claimed while nothing can be recorded
+        assert subjects(sink, "状态数据库无法写入") == 1, daemon.report()
+        assert len(daemon.matching("store.unwritable")) == 1
+
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))  # space again
+        assert daemon.wait_event("store.writable", timeout=40), daemon.report()
+        db = sqlite3.connect(tmp_path / "var" / "yuqing.db")
+        assert wait_until(lambda: db.execute("SELECT count(*) FROM outbox WHERE status = 'sent'"
+                                             " AND title LIKE '%燃气爆炸%'").fetchone() == (1,), 40), daemon.report()
+        assert sink.wait_for(3, timeout=30), daemon.report()  # the fire, graded after recovery
+        assert wait_until(lambda: subjects(sink, "火灾") == 1 and subjects(sink, "已恢复写入") == 1, 30), \
+            daemon.report()
+        assert subjects(sink, "燃气爆炸") == 1
+        assert daemon.alive()
+        assert daemon.stop() == 0
+        db.close()
+    finally:
+        daemon.kill()
+        controller.stop()
