@@ -36,6 +36,7 @@ from daemon.rendering import ChannelRenderer
 from daemon.report_mail import with_report_parts
 from daemon.rulebook import build_rulebook, new_analyzer
 from daemon.sdnotify import SystemdNotifier
+from daemon.statelock import StoreWatch, lock_state_dir
 from daemon.store import Store
 from daemon.storehealth import StoreUnwritable
 from daemon.stories import Stories
@@ -61,12 +62,21 @@ class Service:
         self.escalation: Escalation | None = None  # set once the rules and policies are loaded
         self.store_probe_at: float | None = None  # while the store cannot be written: when to try again
         self.store_failures = 0
+        self.exit_code = 0  # 1 when the daemon stops because of its state file
 
     def run(self) -> int:
+        lock = lock_state_dir(self.config.state_dir)  # before anything is read or written: one daemon only
+        try:
+            return self._run_locked()
+        finally:
+            lock.release()
+
+    def _run_locked(self) -> int:
         started = time.monotonic()
         local_channels.register()
         notify = load_notify(self.config.notify, env=os.environ)
         store = Store(self.config.database, clock=self.clock)
+        self.store_watch = StoreWatch(self.config.database)
         self.store, self.notify = store, notify
         analyzer = new_analyzer(self.config)
         rulebook = build_rulebook(self.config, analyzer)
@@ -134,6 +144,9 @@ class Service:
         self.last_scan = time.monotonic()
         try:
             while not self.stopping.is_set():
+                self._check_store_file()
+                if self.stopping.is_set():
+                    break
                 if not store.health.writable:
                     self._wait_for_store(watcher)
                     continue
@@ -153,7 +166,17 @@ class Service:
             self.pipeline.rulebook.close()
             log.info("service.stopped", **store.counts())
             store.close()
-        return 0
+        return self.exit_code
+
+    def _check_store_file(self) -> None:
+        """A state file deleted or replaced under the daemon: stop with an error, so that systemd restarts
+        it on the file that is there now instead of writing on into one nobody reads."""
+        problem = self.store_watch.problem()
+        if problem is not None and not self.stopping.is_set():
+            log.error("store.lost", path=str(self.store.path), problem=problem,
+                      hint="stopping with an error; systemd restarts the daemon on the file there now")
+            self.exit_code = 1
+            self.stopping.set()
 
     def _tick(self, watcher: Watcher, rules_watcher: RulesWatcher, escalation: Escalation) -> None:
         store = self.store
@@ -239,6 +262,8 @@ class Service:
         so a red escalation never waits behind a long backlog."""
         self._ping_watchdog()
         now = time.monotonic()
+        if now - self.last_timers >= TIMER_POLL:
+            self._check_store_file()
         if self.escalation is not None and now - self.last_timers >= TIMER_POLL:
             self.last_timers = now
             if self.escalation.fire_due(self.store, self.clock.now()):
