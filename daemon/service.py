@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -21,9 +22,9 @@ from channels import local as local_channels
 from channels.delivery import deliver
 from daemon import ackpage, closure, incidents, paperwork, retention, status
 from daemon.admin import fallback_notice, store_recovered, store_trouble_notices
-from daemon.clock import Clock, SystemClock
+from daemon.clock import Clock, ClockWatch, SystemClock
 from daemon.config import Config
-from daemon.escalation import Escalation
+from daemon.escalation import Escalation, shift_pending
 from daemon.feeds import start_feeds
 from daemon.httpapi import serve_http
 from daemon.ingest import SETTLE_SECONDS, Inbox, Watcher, spool_dir, spool_specs
@@ -76,6 +77,7 @@ class Service:
         local_channels.register()
         notify = load_notify(self.config.notify, env=os.environ)
         store = Store(self.config.database, clock=self.clock)
+        self.clock_watch = ClockWatch(self.clock)
         self.store_watch = StoreWatch(self.config.database)
         self.store, self.notify = store, notify
         analyzer = new_analyzer(self.config)
@@ -180,6 +182,7 @@ class Service:
 
     def _tick(self, watcher: Watcher, rules_watcher: RulesWatcher, escalation: Escalation) -> None:
         store = self.store
+        self._follow_clock()
         for event in watcher.drain(timeout=0.5):
             if self.stopping.is_set() or not store.health.writable:
                 break  # the rest is found by the next scan
@@ -266,8 +269,22 @@ class Service:
             self._check_store_file()
         if self.escalation is not None and now - self.last_timers >= TIMER_POLL:
             self.last_timers = now
+            self._follow_clock()
             if self.escalation.fire_due(self.store, self.clock.now()):
                 self.delivery_wakeup.set()
+
+    def _follow_clock(self) -> None:
+        """Timers wait by the monotonic clock. A wall clock stepped back moves the pending timers with it
+        (else they would stall for as long as the step); one stepped forward fires what is due, each
+        repeating step once, saying how many of its rounds were missed (daemon/escalation.py)."""
+        jump = self.clock_watch.step()
+        if jump is None:
+            return
+        moved = 0
+        if jump < timedelta(0):
+            with self.store.transaction() as db:
+                moved = shift_pending(db, jump)
+        log.warning("clock.stepped", seconds=round(jump.total_seconds(), 1), timers_moved=moved)
 
     def _handle(self, inbox: Inbox, path: Path) -> None:
         self._keepalive()

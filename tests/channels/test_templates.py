@@ -236,3 +236,12 @@ def test_check_overrides_accepts_the_shipped_templates(tmp_path: Path) -> None:
         (tmp_path / name).write_text((BUILTIN_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "README.txt").write_text("not a template", encoding="utf-8")
     assert check_overrides(tmp_path) == []
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_a_repeat_that_stands_for_missed_ones_says_how_many(style: Style) -> None:
+    title, body = render(dataclasses.replace(ALERT, kind="repeat", missed=179), style)
+    assert title == "【红色预警·重复提醒】城东拆迁户聚集（含未发的179次提醒）"
+    if style in ("email", "chat"):
+        assert "有179次提醒未发出，合并为本条" in body
+    assert "未发" not in render(dataclasses.replace(ALERT, kind="repeat"), style)[0]

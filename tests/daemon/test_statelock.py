@@ -15,7 +15,8 @@ def test_the_state_dir_is_locked_once_and_names_the_holder(tmp_path: Path) -> No
     assert (tmp_path / "var" / LOCK_NAME).read_text() == f"{os.getpid()}\n"
     with pytest.raises(StateDirLocked) as refused:
         lock_state_dir(tmp_path / "var")
-    assert f"pid {os.getpid()}" in str(refused.value) and str(tmp_path / "var") in str(refused.value)
+    assert f"pid {os.getpid()}" in str(refused.value)
+    assert str(tmp_path / "var") in str(refused.value)
     lock.release()
     lock_state_dir(tmp_path / "var").release()  # free again
 

@@ -52,7 +52,8 @@ def test_a_store_written_by_a_newer_version_is_refused_untouched(tmp_path: Path)
         Store(path)
 
     message = str(refused.value)
-    assert f"schema version {SCHEMA_VERSION + 2}" in message and f"up to {SCHEMA_VERSION}" in message
+    assert f"schema version {SCHEMA_VERSION + 2}" in message
+    assert f"up to {SCHEMA_VERSION}" in message
     assert str(path) in message
     assert path.read_bytes() == before  # not migrated, not lowered
     check = sqlite3.connect(path)
@@ -71,7 +72,8 @@ def test_the_cli_refuses_a_newer_store_with_both_versions(tmp_path: Path) -> Non
     db.close()
     done = yuqing("status", "-c", str(config))
     assert done.returncode == 1, done.stderr
-    assert "99" in done.stderr and f"up to {SCHEMA_VERSION}" in done.stderr
+    assert "99" in done.stderr
+    assert f"up to {SCHEMA_VERSION}" in done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -83,7 +85,8 @@ def test_a_store_locked_past_the_busy_timeout_is_unwritable_until_a_write_goes_t
         db.execute("INSERT INTO meta VALUES ('k', 'v')")
     assert not store.health.writable
     trouble = store.health.trouble
-    assert trouble is not None and "locked" in trouble.reason
+    assert trouble is not None
+    assert "locked" in trouble.reason
     assert store.one("SELECT count(*) FROM meta")[0] >= 1  # type: ignore[index]  # reads go on (WAL)
     assert not store.probe(busy_timeout=0.05)
     assert store.health.take_unannounced() == trouble

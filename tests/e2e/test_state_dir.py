@@ -69,6 +69,7 @@ def test_a_store_deleted_or_replaced_under_a_running_daemon_stops_it_with_an_err
             os.replace(copy, database)
         assert daemon.proc.wait(timeout=10) not in (0, None), daemon.report()
         lost = daemon.matching("store.lost")
-        assert lost and lost[0]["log_level"] == "error", daemon.report()
+        assert lost, daemon.report()
+        assert lost[0]["log_level"] == "error"
     finally:
         daemon.kill()
