@@ -152,6 +152,8 @@ class Service:
                 if not store.health.writable:
                     self._wait_for_store(watcher)
                     continue
+                if self.store_probe_at is not None:  # writable again (this thread's probe or another's write)
+                    self._store_back()
                 # Marked in store.health: the next round pauses; a file in hand stays in processing/.
                 with contextlib.suppress(StoreUnwritable):
                     self._tick(watcher, rules_watcher, escalation)
@@ -223,13 +225,15 @@ class Service:
         if time.monotonic() < self.store_probe_at:
             return
         if self.store.probe():
-            self.store_probe_at = None
-            self.last_scan = float("-inf")  # rescan at once: whatever arrived meanwhile, files left in processing/
-            self.notifier.status(f"watching {len(self.inboxes)} inbox(es)")
-            self.delivery_wakeup.set()
-            return
+            return  # the next round goes on (_store_back)
         self.store_failures += 1
         self.store_probe_at = time.monotonic() + min(2.0 ** self.store_failures, STORE_PROBE_MAX)
+
+    def _store_back(self) -> None:
+        self.store_probe_at = None
+        self.last_scan = float("-inf")  # rescan at once: whatever arrived meanwhile, files left in processing/
+        self.notifier.status(f"watching {len(self.inboxes)} inbox(es)")
+        self.delivery_wakeup.set()  # kept outcomes are written, the recovery notice queued
 
     # ---------------------------------------------------------------- work
 
