@@ -76,7 +76,7 @@ class Service:
         started = time.monotonic()
         local_channels.register()
         notify = load_notify(self.config.notify, env=os.environ)
-        store = Store(self.config.database, clock=self.clock)
+        store = Store(self.config.database, self.config.busy_timeout.total_seconds(), self.clock)
         self.clock_watch = ClockWatch(self.clock)
         self.store_watch = StoreWatch(self.config.database)
         self.store, self.notify = store, notify

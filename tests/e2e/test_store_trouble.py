@@ -1,14 +1,18 @@
-"""A state database that cannot be written (a full disk: RLIMIT_FSIZE on the running daemon) sends nothing
-twice, takes no new work, tells the admin team once, and carries on by itself when it can write again."""
+"""A state database that cannot be written sends nothing twice, takes no new work, tells the admin team
+once, and carries on by itself when it can write again. Two real faults on a real daemon: a full disk
+(RLIMIT_FSIZE lowered on the running process) and a lock (a second sqlite3 connection holding
+BEGIN EXCLUSIVE far longer than the daemon's busy timeout)."""
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import sqlite3
 import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from tests.conftest import SmtpSink, free_port
@@ -31,7 +35,40 @@ def subjects(sink: SmtpSink, text: str) -> int:
     return sum(text in str(m["Subject"]) for m in list(sink.messages))
 
 
-def test_a_full_disk_after_delivery_sends_the_alert_once_and_recovers(tmp_path: Path) -> None:
+class DiskFull:
+    """No write past the first byte of any file, for the daemon process only."""
+
+    def __init__(self, pid: int, _database: Path) -> None:
+        self.pid = pid
+        _, self.hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+
+    def start(self) -> None:
+        resource.prlimit(self.pid, resource.RLIMIT_FSIZE, (1, self.hard))
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):  # the daemon has already stopped
+            resource.prlimit(self.pid, resource.RLIMIT_FSIZE, (self.hard, self.hard))
+
+
+class Locked:
+    """Another process's connection holding the write lock (BEGIN EXCLUSIVE; readers go on in WAL)."""
+
+    def __init__(self, _pid: int, database: Path) -> None:
+        self.db = sqlite3.connect(database, isolation_level=None, timeout=10)
+
+    def start(self) -> None:
+        self.db.execute("BEGIN EXCLUSIVE")
+
+    def stop(self) -> None:
+        with contextlib.suppress(sqlite3.ProgrammingError):  # stopped already
+            if self.db.in_transaction:
+                self.db.execute("COMMIT")
+            self.db.close()
+
+
+@pytest.mark.parametrize("fault", [DiskFull, Locked])
+def test_an_unwritable_store_after_delivery_sends_the_alert_once_and_recovers(
+        tmp_path: Path, fault: type[DiskFull | Locked]) -> None:
     port = free_port()  # the mail server is down at first, so the alert waits in the outbox
     config = county(tmp_path, RULES, textwrap.dedent(f"""\
         channels:
@@ -44,19 +81,17 @@ def test_a_full_disk_after_delivery_sends_the_alert_once_and_recovers(tmp_path: 
         retry: {{first: 1s, max: 1s}}
         policies:
           red: [{{notify: [值班], via: [email]}}]
-        """), source="weibo")
+        """), source="weibo", extra="limits: {busy_timeout: 1s}\n")
     inbox = tmp_path / "var" / "inbox"
     sink = SmtpSink("127.0.0.1", port)
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     daemon = Daemon(config).start()
     assert daemon.proc is not None
-    pid = daemon.proc.pid
-    _, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+    trouble = fault(daemon.proc.pid, tmp_path / "var" / "yuqing.db")
     try:
         drop(inbox, "boom.json", {"id": "b1", "text": "城东小区发生燃气爆炸"})
         assert daemon.wait_event("notify.retry", timeout=30, channel="email"), daemon.report()
-        # The disk is full from now on: no write past the first byte of any file.
-        resource.prlimit(pid, resource.RLIMIT_FSIZE, (1, hard))
+        trouble.start()
         controller.start()  # the next attempt is accepted, and its sent mark cannot be written
         assert sink.wait_for(1, timeout=15), daemon.report()
         time.sleep(4)  # the delivery thread comes round every second: a resend would be here by now
@@ -68,7 +103,7 @@ def test_a_full_disk_after_delivery_sends_the_alert_once_and_recovers(tmp_path: 
         assert subjects(sink, "状态数据库无法写入") == 1, daemon.report()
         assert len(daemon.matching("store.unwritable")) == 1
 
-        resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))  # space again
+        trouble.stop()  # space again, or the lock released
         assert daemon.wait_event("store.writable", timeout=40), daemon.report()
         db = sqlite3.connect(tmp_path / "var" / "yuqing.db")
         assert wait_until(lambda: db.execute("SELECT count(*) FROM outbox WHERE status = 'sent'"
@@ -81,5 +116,6 @@ def test_a_full_disk_after_delivery_sends_the_alert_once_and_recovers(tmp_path: 
         assert daemon.stop() == 0
         db.close()
     finally:
+        trouble.stop()
         daemon.kill()
         controller.stop()
