@@ -2,6 +2,8 @@
 
 One thread evaluates (jieba and durable_rules are not thread-safe); a second delivers the outbox so a
 slow SMTP server never holds up grading. SIGTERM finishes the file in hand; SIGHUP reloads the rules.
+While the state database cannot be written the service pauses new work and waits for it by itself
+(daemon/storehealth.py); a state file deleted or replaced under it stops it with exit code 1.
 """
 
 from __future__ import annotations
@@ -269,13 +271,13 @@ class Service:
         so a red escalation never waits behind a long backlog."""
         self._ping_watchdog()
         now = time.monotonic()
-        if now - self.last_timers >= TIMER_POLL:
-            self._check_store_file()
-        if self.escalation is not None and now - self.last_timers >= TIMER_POLL:
-            self.last_timers = now
-            self._follow_clock()
-            if self.escalation.fire_due(self.store, self.clock.now()):
-                self.delivery_wakeup.set()
+        if self.escalation is None or now - self.last_timers < TIMER_POLL:
+            return
+        self.last_timers = now
+        self._check_store_file()  # within a second, even in the middle of a long file
+        self._follow_clock()
+        if self.escalation.fire_due(self.store, self.clock.now()):
+            self.delivery_wakeup.set()
 
     def _follow_clock(self) -> None:
         """Timers wait by the monotonic clock. A wall clock stepped back moves the pending timers with it

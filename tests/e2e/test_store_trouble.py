@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.conftest import SmtpSink, free_port
-from tests.e2e.harness import Daemon, county, drop, wait_until
+from tests.e2e.harness import Daemon, county, drop, wait_until, yuqing
 
 RULES = """\
 rules:
@@ -119,3 +119,20 @@ def test_an_unwritable_store_after_delivery_sends_the_alert_once_and_recovers(
         trouble.stop()
         daemon.kill()
         controller.stop()
+
+
+def test_a_store_locked_at_start_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    notify = ('channels: {console: "console://"}\npeople: {zhang: {name: 张三}}\nteams: {值班: [zhang]}\n'
+              "policies: {red: [{notify: [值班], via: [console]}]}\n")
+    config = county(tmp_path, RULES, notify, extra="limits: {busy_timeout: 1s}\n")
+    assert yuqing("run", "--once", "-c", str(config)).returncode == 0  # the store exists
+    locker = sqlite3.connect(tmp_path / "var" / "yuqing.db", isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        done = yuqing("run", "--once", "-c", str(config))
+    finally:
+        locker.execute("COMMIT")
+        locker.close()
+    assert done.returncode == 1
+    assert "error: the state database cannot be written: database is locked" in done.stderr
+    assert "Traceback" not in done.stderr
