@@ -139,3 +139,16 @@ def test_backup_copies_a_live_database(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["status", "-c", str(cfg), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["open_incidents"] == {"red": 0, "yellow": 1, "blue": 1}
+
+
+def test_metrics_say_when_the_store_cannot_be_written(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db", busy_timeout=0.1)
+    assert "yuqing_store_writable 1\n" in render(store, DAY)
+    locker = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(sqlite3.OperationalError), store.transaction() as db:
+        db.execute("INSERT INTO meta VALUES ('k', 'v')")
+    assert "yuqing_store_writable 0\n" in render(store, DAY)  # read while the lock is still held
+    locker.execute("COMMIT")
+    assert store.probe()
+    assert "yuqing_store_writable 1\n" in render(store, DAY)
