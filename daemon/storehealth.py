@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import structlog
@@ -22,6 +24,9 @@ log = structlog.get_logger(__name__)
 # Primary result codes that say "cannot write now", not "this statement is wrong".
 UNWRITABLE_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR,
                               sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN})
+
+
+QUIET = timedelta(hours=1)  # after telling the admin team, stay quiet this long about new episodes
 
 
 class StoreUnwritable(sqlite3.OperationalError):
@@ -42,13 +47,20 @@ class Trouble:
 
 
 class StoreHealth:
-    def __init__(self, path: Path, clock: Clock) -> None:
+    """A store that flaps (a disk nearly full) tells the admin team at most once per ``QUIET`` period,
+    like Alertmanager's group_interval: each episode is logged, but only announced ones are announced
+    as over."""
+
+    def __init__(self, path: Path, clock: Clock, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.path = path
         self.clock = clock
+        self.monotonic = monotonic
         self._lock = threading.Lock()
         self._trouble: Trouble | None = None
         self._unannounced: Trouble | None = None  # the admin notice for this episode is still to go
-        self._ended: Trouble | None = None  # an episode over, its end still to announce
+        self._announced: Trouble | None = None  # the episode the admin team was told of
+        self._announced_at = float("-inf")
+        self._ended: Trouble | None = None  # an announced episode over, its end still to announce
 
     @property
     def writable(self) -> bool:
@@ -62,7 +74,9 @@ class StoreHealth:
         with self._lock:
             if self._trouble is not None:
                 return
-            self._trouble = self._unannounced = Trouble(str(exc), self.clock.now())
+            self._trouble = Trouble(str(exc), self.clock.now())
+            if self.monotonic() - self._announced_at >= QUIET.total_seconds():
+                self._unannounced = self._trouble
         log.error("store.unwritable", path=str(self.path), reason=str(exc),
                   hint="free disk space, or find the process holding the database; new work waits, nothing"
                        " already sent is sent again")
@@ -72,7 +86,8 @@ class StoreHealth:
             return
         with self._lock:
             trouble, self._trouble, self._unannounced = self._trouble, None, None
-            self._ended = trouble
+            if trouble is not None and trouble is self._announced:
+                self._ended = trouble
         if trouble is not None:
             down = (self.clock.now() - trouble.since).total_seconds()
             log.warning("store.writable", path=str(self.path), was=trouble.reason, down_s=round(down, 1))
@@ -81,6 +96,8 @@ class StoreHealth:
         """The current episode, once: for the one admin notice about it."""
         with self._lock:
             trouble, self._unannounced = self._unannounced, None
+            if trouble is not None:
+                self._announced, self._announced_at = trouble, self.monotonic()
             return trouble
 
     def take_ended(self) -> Trouble | None:
