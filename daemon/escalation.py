@@ -75,21 +75,6 @@ def _first_kind(incident: Incident) -> Kind:
         "resurgence" if incident.alert.kind == "resurgence" else "new")
 
 
-def shift_pending(db: sqlite3.Connection, by: timedelta) -> int:
-    """The wall clock stepped by ``by`` (negative: backwards): move every pending step and deadline timer,
-    and the deadlines they work towards, by as much, so that each still waits what it had left by the
-    monotonic clock instead of stalling. Calendar timers (digest, reports) stay on the wall clock.
-    Returns how many timers moved."""
-    seconds = by.total_seconds()
-    moved = db.execute("UPDATE timers SET due_at = due_at + ? WHERE fired_at IS NULL AND kind IN ('step', 'deadline')",
-                       (seconds,)).rowcount
-    db.execute("UPDATE deadlines SET due_at = due_at + ? WHERE met_at IS NULL AND missed = 0 AND outcome IS NULL",
-               (seconds,))
-    db.execute("UPDATE incidents SET deadline_at = deadline_at + ? WHERE deadline_at IS NOT NULL"
-               " AND resolved_at IS NULL", (seconds,))
-    return moved
-
-
 def next_repeat(step: Step, incident: Incident, due_at: datetime, now: datetime) -> tuple[datetime | None, int]:
     """The next round of a repeating step, and how many rounds fell due unsent since this one (the daemon
     was down, or the clock jumped forward). Those are not sent one by one: this notice says how many, and

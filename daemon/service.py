@@ -25,8 +25,9 @@ from channels.delivery import deliver
 from daemon import ackpage, closure, incidents, paperwork, retention, status
 from daemon.admin import fallback_notice, store_recovered, store_trouble_notices
 from daemon.clock import Clock, ClockWatch, SystemClock
+from daemon.clockstep import move_pending
 from daemon.config import Config
-from daemon.escalation import Escalation, shift_pending
+from daemon.escalation import Escalation
 from daemon.feeds import start_feeds
 from daemon.httpapi import serve_http
 from daemon.ingest import SETTLE_SECONDS, Inbox, Watcher, spool_dir, spool_specs
@@ -280,17 +281,17 @@ class Service:
             self.delivery_wakeup.set()
 
     def _follow_clock(self) -> None:
-        """Timers wait by the monotonic clock. A wall clock stepped back moves the pending timers with it
-        (else they would stall for as long as the step); one stepped forward fires what is due, each
-        repeating step once, saying how many of its rounds were missed (daemon/escalation.py)."""
+        """Waits are kept by the monotonic clock: a wall clock stepped back moves every pending wait with
+        it (daemon/clockstep.py); one stepped forward fires what is due, each repeating step once, saying
+        how many of its rounds were missed (daemon/escalation.py)."""
         jump = self.clock_watch.step()
         if jump is None:
             return
-        moved = 0
+        moved: dict[str, int] = {}
         if jump < timedelta(0):
             with self.store.transaction() as db:
-                moved = shift_pending(db, jump)
-        log.warning("clock.stepped", seconds=round(jump.total_seconds(), 1), timers_moved=moved)
+                moved = move_pending(db, jump)
+        log.warning("clock.stepped", seconds=round(jump.total_seconds(), 1), moved=moved)
 
     def _handle(self, inbox: Inbox, path: Path) -> None:
         self._keepalive()
