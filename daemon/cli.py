@@ -17,6 +17,7 @@ from daemon.clock import SystemClock, local
 from daemon.config import Config, InboxSpec, config_path, load_config
 from daemon.ingest import FileRejected, parse_file
 from daemon.notifyconf import load_notify
+from daemon.storehealth import StoreUnwritable
 from rules.errors import ConfigError, Problem
 
 log = structlog.get_logger(__name__)
@@ -34,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except ConfigError as exc:
         _print_problems(exc.problems, sys.stderr)
+        return 1
+    except StoreUnwritable as exc:  # at start: nothing delivered yet, so exit and let systemd try again
+        print(f"error: the state database cannot be written: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

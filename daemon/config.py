@@ -29,9 +29,11 @@ FORMATS = ("json", "jsonl", "csv", "eml", "txt")
 # Fields a CSV column can fill; dotted names reach into author and metrics.
 CSV_FIELDS = ("id", "source", "title", "text", "url", "author", "author.name", "author.id", "author.followers",
               "published_at", "region", "metrics.reposts", "metrics.comments", "metrics.likes", "metrics.views")
-LIMIT_KEYS = ("max_file_size", "rescan_every", "keep_processed", "keep_feed_items")
+LIMIT_KEYS = ("max_file_size", "rescan_every", "keep_processed", "keep_feed_items", "busy_timeout")
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 DEFAULT_RESCAN = timedelta(seconds=30)  # inotify can overflow: a periodic rescan is what guarantees no loss
+DEFAULT_BUSY_TIMEOUT = timedelta(seconds=10)  # how long a write waits for another writer (daemon/store.py)
+MAX_BUSY_TIMEOUT = timedelta(seconds=20)  # the evaluation thread must still ping systemd's WatchdogSec=30
 # Handled files stay in processed/YYYY-MM-DD/ for this long (the store keeps every message); feed
 # items seen stay remembered for longer than any feed lists them (an item seen again after that is
 # still a duplicate by its id or content in the store).
@@ -89,6 +91,7 @@ class Config:
     rescan_every: timedelta = DEFAULT_RESCAN
     keep_processed: timedelta = DEFAULT_KEEP_PROCESSED
     keep_feed_items: timedelta = DEFAULT_KEEP_FEED_ITEMS
+    busy_timeout: timedelta = DEFAULT_BUSY_TIMEOUT
     # A message joins a story active within ``window``; a resolved story with news within ``watch``
     # reopens as 回潮; an open one quiet for ``window`` closes by itself.
     window: timedelta = DEFAULT_WINDOW
@@ -126,6 +129,7 @@ def load_config(path: Path) -> Config:
     inboxes = parser.inboxes(top.get("inbox"))
     feeds = parser.feeds(top.get("feeds"))
     max_file_bytes, rescan_every, keep_processed, keep_feed_items = parser.limits(top.get("limits"))
+    busy_timeout = parser.busy_timeout(top.get("limits"))
     window, watch = parser.incidents(top.get("incidents"))
     http = top.get("http")
     listen = token = public_url = ack_secret = None
@@ -144,7 +148,7 @@ def load_config(path: Path) -> Config:
         periods=parser.path(top.get("periods")), dictionary=parser.path(top.get("dictionary")),
         http_listen=listen, http_token=token, http_public_url=public_url, ack_secret=ack_secret,
         ack_ttl=ack_ttl, max_file_bytes=max_file_bytes, rescan_every=rescan_every,
-        keep_processed=keep_processed, keep_feed_items=keep_feed_items,
+        keep_processed=keep_processed, keep_feed_items=keep_feed_items, busy_timeout=busy_timeout,
         window=window, watch=watch, expect=parser.expect(top.get("expect")),
         reports=parse_reports(top.get("reports"), problems),
         review=parse_review(top.get("review"), parser.path, problems),
@@ -290,6 +294,15 @@ class _Parser:
                 self.duration(entries.get("rescan_every"), DEFAULT_RESCAN),
                 self.duration(entries.get("keep_processed"), DEFAULT_KEEP_PROCESSED),
                 self.duration(entries.get("keep_feed_items"), DEFAULT_KEEP_FEED_ITEMS))
+
+    def busy_timeout(self, node: Node | None) -> timedelta:
+        entry = None if node is None or node.is_null else node.mapping().get("busy_timeout")
+        value = self.duration(entry, DEFAULT_BUSY_TIMEOUT)
+        if entry is not None and not timedelta(seconds=1) <= value <= MAX_BUSY_TIMEOUT:
+            self.problems.append(entry.problem(
+                f"busy_timeout must be between 1s and {MAX_BUSY_TIMEOUT.seconds}s (under systemd's WatchdogSec)"))
+            return DEFAULT_BUSY_TIMEOUT
+        return value
 
     def size(self, node: Node | None) -> int | None:
         if node is None or node.is_null:

@@ -10,6 +10,7 @@ recovers, never one per poll.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -30,6 +31,7 @@ from daemon.config import Config, FeedSpec
 from daemon.formats import strip_html
 from daemon.ingest import publish
 from daemon.store import Store
+from daemon.storehealth import StoreUnwritable
 from rules.message import MessageError, message_from_dict
 
 log = structlog.get_logger(__name__)
@@ -132,12 +134,16 @@ class FeedPoller:
     def _run(self) -> None:
         try:
             while not self.stopping.is_set():
+                if not self.store.health.writable:  # take no new items until the store takes writes again
+                    self.stopping.wait(1.0)
+                    continue
                 states = {spec.url: self.load(spec.url) for spec in self.feeds}
                 for spec in self.feeds:
                     if self.stopping.is_set():
                         return
                     if states[spec.url].next_poll_at <= self.now():
-                        self.poll(spec)
+                        with contextlib.suppress(StoreUnwritable):  # polled again once it can be recorded
+                            self.poll(spec)
                         states[spec.url] = self.load(spec.url)
                 due = min(s.next_poll_at for s in states.values())
                 self.stopping.wait(min(max(due - self.now(), 0.05), 5.0))

@@ -3,12 +3,16 @@
 Delivery is at-least-once: a crash between a channel's acceptance and the sent mark sends once more,
 which beats losing a red alert. Retries back off exponentially with jitter, capped, for up to
 ``GIVE_UP_AFTER``; every attempt is recorded in ``deliveries``.
+
+A store that cannot take the record of an attempt (disk full, locked) never causes the attempt again:
+the outcome is kept in memory and written, with back-off, once the store takes writes again.
 """
 
 from __future__ import annotations
 
 import random
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +24,7 @@ from daemon.alerts import alert_from_dict, alert_to_dict
 from daemon.clock import to_epoch
 from daemon.policy import Retry
 from daemon.store import Store, dumps, loads
+from daemon.storehealth import StoreUnwritable
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +47,7 @@ MAX_RETRY = timedelta(minutes=10)
 GIVE_UP_AFTER = timedelta(hours=24)
 GROUP = "group"  # meta key of notifications that may go out together
 SMS_CHARS = 140  # two segments
+STORE_RETRY_MAX = 30.0  # seconds between tries to write kept outcomes while the store stays unwritable
 
 
 def enqueue(db: sqlite3.Connection, notification_id: str, incident_id: str | None, channel: str,
@@ -83,10 +89,20 @@ class Pending:
     alert: Alert | None
 
 
+@dataclass(frozen=True)
+class Unrecorded:
+    """An attempt whose outcome the store could not take yet: the notice is not attempted again."""
+
+    item: Pending
+    spec: ChannelSpec | None
+    result: Result
+    at: datetime
+
+
 class Outbox:
     def __init__(self, store: Store, channels: dict[str, ChannelSpec], deliver: Deliver,
                  rng: random.Random | None = None, render: Render | None = None, retry: Retry | None = None,
-                 on_fallback: OnFallback | None = None) -> None:
+                 on_fallback: OnFallback | None = None, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.channels = channels
         self.deliver = deliver
@@ -94,6 +110,10 @@ class Outbox:
         self.render = render  # needed only for falling back to another channel
         self.retry = retry or Retry(FIRST_RETRY, MAX_RETRY, GIVE_UP_AFTER)
         self.on_fallback = on_fallback  # tells the admin team, in the fallback's transaction
+        self.monotonic = monotonic  # waits between tries to write kept outcomes
+        self.unrecorded: dict[str, Unrecorded] = {}
+        self._store_failures = 0
+        self._store_retry_at = float("-inf")
 
     def due(self, now: datetime, limit: int = 50) -> list[Pending]:
         rows = self.store.query(
@@ -105,15 +125,19 @@ class Outbox:
     def deliver_due(self, now: Callable[[], datetime], *, flush: bool = False) -> int:
         """Try every due notification once (``flush``: also those still waiting for their group).
         Returns how many were attempted."""
+        self.record_kept()
         pending = self.due(datetime.max.replace(tzinfo=now().tzinfo) if flush else now())
-        done: set[str] = set()
+        done: set[str] = set(self.unrecorded)  # delivered already: only their record is missing
+        attempted = 0
         for item in pending:
             if item.notification.id in done:
                 continue
             group = self._group_of(item) if item.notification.meta.get(GROUP) else [item]
+            group = [g for g in group if g.notification.id not in done]
             done |= {g.notification.id for g in group}
+            attempted += len(group)
             self._attempt(group, now)
-        return len(done)
+        return attempted
 
     def _group_of(self, item: Pending) -> list[Pending]:
         """Every pending grouped notification to the same people on the same channel, due or not: the
@@ -138,8 +162,45 @@ class Outbox:
             self._record(item, spec, result, now)
 
     def _record(self, item: Pending, spec: ChannelSpec | None, result: Result, now: Callable[[], datetime]) -> None:
+        fact = Unrecorded(item, spec, result, now())
+        if self.unrecorded or not self.store.health.writable:  # keep it behind those already waiting
+            self._keep(fact)
+            return
+        try:
+            self._write(fact)
+        except StoreUnwritable:
+            self._keep(fact)
+
+    def _keep(self, fact: Unrecorded) -> None:
+        self.unrecorded[fact.item.notification.id] = fact
+        log.error("notify.unrecorded", notification=fact.item.notification.id, incident=fact.item.incident_id,
+                  channel=fact.item.notification.channel, outcome=fact.result.outcome.value,
+                  kept=len(self.unrecorded), hint="kept in memory until the store takes writes; not sent again")
+
+    def record_kept(self) -> bool:
+        """Write the outcomes kept while the store was unwritable, in order. True when none is left.
+
+        Tries at once when the store took a write elsewhere since; otherwise backs off 1 s, 2 s … 30 s."""
+        if not self.unrecorded:
+            return True
+        if not self.store.health.writable and self.monotonic() < self._store_retry_at:
+            return False
+        for key, fact in list(self.unrecorded.items()):
+            try:
+                self._write(fact)
+            except StoreUnwritable:
+                self._store_failures += 1
+                wait = min(2.0 ** (self._store_failures - 1), STORE_RETRY_MAX)
+                self._store_retry_at = self.monotonic() + wait
+                return False
+            del self.unrecorded[key]
+            log.warning("notify.recorded_late", notification=key, delivered_at=fact.at.isoformat())
+        self._store_failures = 0
+        return True
+
+    def _write(self, fact: Unrecorded) -> None:
+        item, spec, result, at = fact.item, fact.spec, fact.result, fact.at
         n = item.notification
-        at = now()
         attempts = item.attempts + 1
         status, next_at = "sent", None
         if result.outcome is Outcome.RETRY:

@@ -251,3 +251,12 @@ def test_numbers_written_to_slip_past_the_mask_are_masked_in_every_style(style: 
         flat = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
         assert "13800001234" not in flat
         assert "11010119900101" not in flat
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_a_repeat_that_stands_for_missed_ones_says_how_many(style: Style) -> None:
+    title, body = render(dataclasses.replace(ALERT, kind="repeat", missed=179), style)
+    assert title == "【红色预警·重复提醒】城东拆迁户聚集（含未发的179次提醒）"
+    if style in ("email", "chat"):
+        assert "有179次提醒未发出，合并为本条" in body
+    assert "未发" not in render(dataclasses.replace(ALERT, kind="repeat"), style)[0]

@@ -153,3 +153,16 @@ def test_status_never_shows_a_webhook_key_or_feed_token(tmp_path: Path) -> None:
         assert secret not in text
     assert "json://hooks.example.gov.cn/hook/***" in text
     assert "https://rss.example.cn/feed?token=***" in text
+
+
+def test_metrics_say_when_the_store_cannot_be_written(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db", busy_timeout=0.1)
+    assert "yuqing_store_writable 1\n" in render(store, DAY)
+    locker = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(sqlite3.OperationalError), store.transaction() as db:
+        db.execute("INSERT INTO meta VALUES ('k', 'v')")
+    assert "yuqing_store_writable 0\n" in render(store, DAY)  # read while the lock is still held
+    locker.execute("COMMIT")
+    assert store.probe()
+    assert "yuqing_store_writable 1\n" in render(store, DAY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from channels.model import ChannelSpec, Person
 from daemon.clock import FakeClock
 from daemon.outbox import GIVE_UP_AFTER, MAX_RETRY, Outbox, Rendered, backoff, enqueue
 from daemon.store import Store
-from tests.conftest import HttpSink
+from tests.conftest import HttpSink, SmtpSink
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 ZHANG = Person("zhang", "张三", phone="13800000001", email="zhang@example.gov.cn")
@@ -193,3 +194,38 @@ def test_an_smtp_server_that_refuses_then_accepts_gets_the_mail_once(tmp_path: P
         assert outbox.deliver_due(clock.now) == 0
     finally:
         controller.stop()
+
+
+def mail_channel(sink: SmtpSink) -> dict[str, ChannelSpec]:
+    return {"email": ChannelSpec("email", f"mailto://127.0.0.1:{sink.port}?from=alerts@example.gov.cn&mode=insecure")}
+
+
+def test_a_store_locked_past_the_busy_timeout_after_delivery_sends_nothing_twice(
+        tmp_path: Path, smtp_server: SmtpSink) -> None:
+    store = Store(tmp_path / "s.db", busy_timeout=0.2)
+    clock = FakeClock(T0)
+    outbox = Outbox(store, mail_channel(smtp_server), deliver, random.Random(1),
+                    monotonic=lambda: clock.now().timestamp())
+    queue_one(store, "email")
+    locker = sqlite3.connect(tmp_path / "s.db", isolation_level=None, timeout=0)
+    locker.execute("BEGIN EXCLUSIVE")  # a real second writer, holding on far longer than 0.2 s
+
+    outbox.deliver_due(clock.now)  # delivered; the sent mark cannot be written
+    assert smtp_server.wait_for(1, timeout=5)
+    for _ in range(6):  # the delivery thread comes round again and again
+        clock.advance(timedelta(seconds=30))
+        outbox.deliver_due(clock.now)
+    assert not store.health.writable
+    assert store.one("SELECT status FROM outbox")["status"] == "pending"  # type: ignore[index]
+
+    locker.execute("COMMIT")
+    locker.close()
+    clock.advance(timedelta(minutes=2))  # past any back-off
+    outbox.deliver_due(clock.now)
+    row = store.one("SELECT status, attempts, sent_at FROM outbox")
+    assert row is not None
+    assert (row["status"], row["attempts"], row["sent_at"]) == ("sent", 1, T0.timestamp())  # when it went
+    assert [r["outcome"] for r in store.query("SELECT outcome FROM deliveries")] == ["ok"]
+    assert store.health.writable
+    assert not smtp_server.wait_for(2, timeout=1)
+    assert len(smtp_server.messages) == 1
