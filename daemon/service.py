@@ -124,6 +124,7 @@ class Service:
         paperwork.tick(self.config, store, self.notify, self.clock.now())
         self._prune()
         self.outbox.deliver_due(self.clock.now, flush=True)  # --once waits for nothing: groups go now
+        self.outbox.close()
         log.info("service.done", **store.counts())
         store.close()
         return 0
@@ -313,6 +314,7 @@ class Service:
                 if not self.outbox.record_kept():
                     log.error("notify.unrecorded_at_exit", notifications=sorted(self.outbox.unrecorded),
                               hint="delivered but not marked sent: they go out once more after the restart")
+                self.outbox.close()
                 return
 
     def _store_notices(self) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
+import threading
+import time
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from channels.delivery import deliver
@@ -229,3 +233,65 @@ def test_a_store_locked_past_the_busy_timeout_after_delivery_sends_nothing_twice
     assert store.health.writable
     assert not smtp_server.wait_for(2, timeout=1)
     assert len(smtp_server.messages) == 1
+
+
+class _SlowPathServer:
+    """A webhook that answers ``/slow`` only after ``hold`` seconds; arrival times and order are kept."""
+
+    def __init__(self, hold: float) -> None:
+        self.arrived: list[tuple[str, float, str]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.arrived.append((self.path, time.monotonic(), body["title"]))
+                if self.path == "/slow":
+                    time.sleep(hold)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"127.0.0.1:{self.http.server_address[1]}"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+
+def test_a_slow_channel_does_not_hold_up_another_incidents_alert(tmp_path: Path) -> None:
+    server = _SlowPathServer(hold=2.0)
+    store = Store(tmp_path / "s.db")
+    channels = {"slow": ChannelSpec("slow", f"json://{server.url}/slow?rto=10"),
+                "fast": ChannelSpec("fast", f"json://{server.url}/fast?rto=10")}
+    with store.transaction() as db:
+        enqueue(db, "YQ-1:red:0:0:slow", "YQ-1", "slow", (ZHANG,), Rendered("一", "正文"), T0)
+        enqueue(db, "YQ-2:red:0:0:fast", "YQ-2", "fast", (ZHANG,), Rendered("二", "正文"), T0 + timedelta(seconds=1))
+    outbox = Outbox(store, channels, deliver)
+    try:
+        assert outbox.deliver_due(lambda: T0 + timedelta(seconds=2)) == 2
+    finally:
+        outbox.close()
+        server.http.shutdown()
+    arrival = {path: at for path, at, _title in server.arrived}
+    assert arrival["/fast"] - arrival["/slow"] < 1.0  # sent beside the slow one, not after its 2 s
+    assert [r["status"] for r in store.query("SELECT status FROM outbox")] == ["sent", "sent"]
+
+
+def test_one_incidents_notices_on_one_channel_keep_their_order(tmp_path: Path) -> None:
+    server = _SlowPathServer(hold=0.3)
+    store = Store(tmp_path / "s.db")
+    channels = {"slow": ChannelSpec("slow", f"json://{server.url}/slow?rto=10")}
+    with store.transaction() as db:
+        for i, title in enumerate(["红色预警", "重复提醒", "已处置"]):
+            enqueue(db, f"YQ-1:{i}:slow", "YQ-1", "slow", (ZHANG,), Rendered(title, "正文"), T0 + timedelta(seconds=i))
+        enqueue(db, "YQ-2:0:slow", "YQ-2", "slow", (ZHANG,), Rendered("另一事件", "正文"), T0)
+    outbox = Outbox(store, channels, deliver)
+    try:
+        assert outbox.deliver_due(lambda: T0 + timedelta(seconds=5)) == 4
+    finally:
+        outbox.close()
+        server.http.shutdown()
+    titles = [title for _path, _at, title in server.arrived if title != "另一事件"]
+    assert titles == ["红色预警", "重复提醒", "已处置"]
