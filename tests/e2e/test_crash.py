@@ -17,8 +17,8 @@ from pathlib import Path
 
 from tests.e2e.harness import ROOT, Daemon, county, wait_until
 
-FILES = 2000
-KILLS = 20
+FILES = 1200
+KILLS = 12
 
 RULES = """\
 rules:
