@@ -2,8 +2,9 @@
 
 A real daemon (``yuqing run``) with ``group_wait: 0`` delivers every red alert to an SMTP server
 (aiosmtpd) and a webhook, both on 127.0.0.1 in this process. Messages are dropped into its inbox the way
-collectors must (written in a folder of their own, then renamed in) at a steady rate; each is a story of its own (another town,
-another kind of accident), so each opens its own incident and gets its own notification. For each
+collectors must (written in a folder of their own, then renamed in) at a steady rate; each is a story
+of its own (another village, another kind of accident), so each opens its own incident and gets its own
+notification. For each
 message the time from its rename to the moment the webhook server and the SMTP server accepted the
 notification naming it is taken; printed: p50/p95/p99/max per channel, the rate asked for and the rate
 held, and how many alerts arrived. Goal: p99 <= 1 s at 20 messages a second.
