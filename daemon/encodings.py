@@ -162,18 +162,16 @@ def _kind(ch: str) -> str:
 
 def _symbol_row(ch: str) -> bool:
     """The punctuation and symbol rows of GB2312 (℃, ①, full-width forms) and Big5."""
-    for encoding, low, high in (("gb2312", 0xA1A1, 0xA3FE), ("big5", 0xA140, 0xA3BF)):
-        try:
-            code = int.from_bytes(ch.encode(encoding), "big")
-        except UnicodeError:
-            continue
-        if low <= code <= high:
-            return True
-    return False
+    return _in_rows(ch, (("gb2312", 0xA1A1, 0xA3FE), ("big5", 0xA140, 0xA3BF)))
 
 
 def _common_han(ch: str) -> bool:
-    for encoding, low, high in (("gb2312", 0xB0A1, 0xF7FE), ("big5", 0xA440, 0xC67E), ("cp932", 0x889F, 0x9872)):
+    return _in_rows(ch, (("gb2312", 0xB0A1, 0xF7FE), ("big5", 0xA440, 0xC67E), ("cp932", 0x889F, 0x9872)))
+
+
+def _in_rows(ch: str, rows: tuple[tuple[str, int, int], ...]) -> bool:
+    """Whether ``ch`` encodes, in one of the encodings, to a code within that encoding's range."""
+    for encoding, low, high in rows:
         try:
             code = int.from_bytes(ch.encode(encoding), "big")
         except UnicodeError:
