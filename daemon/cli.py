@@ -149,6 +149,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 "rules": [m.rule_id for m in verdict.matches],
                 "keywords": {h.word: list(h.positions) for h in analysis.hits},
                 "period": verdict.period, "reasons": list(verdict.reasons),
+                "suppressed": [{"rule": s.rule_id, "reason": s.reason} for s in verdict.suppressed],
+                "place": str(verdict.place or rulebook.engine.places.find(message).place),
             }
             if analysis.spelled:  # keywords found written in pinyin (拆qian)
                 found["spelled"] = [{"keyword": word, "as": spelling} for word, spelling in analysis.spelled]
