@@ -5,7 +5,8 @@ towns, villages, 街道, 小区, and the neighbouring counties); the places outs
 built-in gazetteer ``rules/data/places.txt`` (every province and prefecture-level city of China, full
 names and safe short forms). A message is
 
-- ``local`` when it names any local place (its ``region`` counts too: a grid report from 石桥镇),
+- ``local`` when it names any local place (its ``region`` counts too: a grid report from 石桥镇), or
+  speaks of the writer's own place (本县, 我们村),
 - else ``neighbour`` when it names a neighbouring one,
 - else ``elsewhere`` when it names a place of the gazetteer,
 - else ``unknown``.
@@ -35,6 +36,9 @@ _GAZETTEER = "data/places.txt"
 _NOT_A_PLACE_AFTER = re.compile(r"路|街|大道|巷|胡同|时间|籍|人|话|口音|菜|味|风味|卫视|大学|银行|队|老乡|商会|牌")
 
 
+# Words by which a writer places a story where they live: as local as a name.
+HERE = ("本县", "我县", "我们县", "咱县", "咱们县", "全县", "本镇", "我镇", "我们镇", "本乡", "我乡", "本村", "我村",
+        "我们村", "咱村", "咱们村")
 _NEARNESS = (Place.UNKNOWN, Place.ELSEWHERE, Place.NEIGHBOUR, Place.LOCAL)
 
 
@@ -64,7 +68,7 @@ class Places:
 
     local: tuple[str, ...] = ()
     neighbours: tuple[str, ...] = ()
-    _automaton: ahocorasick.Automaton | None = field(init=False, repr=False, compare=False)
+    _automaton: ahocorasick.Automaton = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         own = {clean(name): place for place, names in ((Place.NEIGHBOUR, self.neighbours), (Place.LOCAL, self.local))
@@ -77,14 +81,13 @@ class Places:
             for position, name in enumerate(names):
                 kinds.setdefault(clean(name), (max(mine, key=_NEARNESS.index) if mine else Place.ELSEWHERE,
                                                position > 0))
-        for key, place in own.items():
+        for key, place in (*((here, Place.LOCAL) for here in HERE), *own.items()):
             kinds[key] = (place, False)
         automaton = ahocorasick.Automaton()
         for key, (place, short) in kinds.items():
             automaton.add_word(key, (key, place, short))
-        if kinds:
-            automaton.make_automaton()
-        object.__setattr__(self, "_automaton", automaton if kinds else None)
+        automaton.make_automaton()
+        object.__setattr__(self, "_automaton", automaton)
 
     @property
     def configured(self) -> bool:
@@ -93,8 +96,6 @@ class Places:
 
     def find(self, message: Message) -> Found:
         """Where ``message`` (its title, text and region) places its story."""
-        if self._automaton is None:
-            return Found(Place.UNKNOWN)
         text = clean(f"{message.body}\n{message.region or ''}")
         named: dict[Place, dict[str, None]] = {}
         for end, (key, place, short) in self._automaton.iter_long(text):

@@ -13,8 +13,7 @@ COUNTY = Places(local=("青岚县", "石桥镇", "柳河村", "城东街道"), n
 
 
 def where(text: str, places: Places = COUNTY, region: str | None = None) -> str:
-    return COUNTY.find(Message("m", "weibo", text, region=region)).describe() if places is COUNTY else \
-        places.find(Message("m", "weibo", text, region=region)).describe()
+    return places.find(Message("m", "weibo", text, region=region)).describe()
 
 
 @pytest.mark.parametrize(("text", "found"), [
@@ -68,3 +67,8 @@ def test_a_message_naming_only_gazetteer_places_is_elsewhere(before: str, names:
 def test_a_local_name_anywhere_makes_it_local(before: str, names: list[str], local: str, after: str) -> None:
     text = f"{before}{'，'.join(names)}{after}{local}"
     assert COUNTY.find(Message("m", "weibo", text)).place is Place.LOCAL
+
+
+def test_the_writers_own_place_is_local() -> None:
+    assert where("河南来的老板在我们村拖欠工钱") == "local (我们村)"
+    assert Places().find(Message("m", "weibo", "本县一小区停水三天")).place is Place.LOCAL
