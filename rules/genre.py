@@ -72,7 +72,11 @@ _REPORT = _any("报警", "110", "120", "119", "救护车", "消防", "派出所"
 
 def genre_of(body: str) -> str | None:
     """``review``, ``fiction``, ``game`` or ``history`` when the text is clearly one, else None."""
-    text = clean(body)
+    return genre_in(clean(body))
+
+
+def genre_in(text: str) -> str | None:
+    """``genre_of`` for a text already cleaned (``rules.text.clean``)."""
     needed_strong = 2 if _REPORT.search(text) else 1
     best: tuple[int, str] | None = None
     for genre, cues in _GENRE_CUES.items():

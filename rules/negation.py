@@ -14,7 +14,6 @@ a rule whose condition already held: ordinary messages never pay for it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from rules.model import Analysis, KeywordHit
 from rules.text import clean
@@ -36,6 +35,8 @@ _BRIDGES = ("发生过", "发生", "出现", "存在", "任何", "什么", "所�
             "这种", "这样的", "那种", "一起", "一例", "一名", "一人", "一个", "人员", "人", "使用", "发现",
             "造成", "涉及", "再次", "再", "过", "有", "的", "了", "被")
 _NEGATED = re.compile(rf"(?P<cue>{'|'.join(_CUES)})(?P<bridge>(?:{'|'.join(_BRIDGES)})*)\Z")
+# Every cue starts with one of these (traditional forms too: the body is read before normalising).
+_CUE_START = re.compile("[没沒从從并並不绝絕未无無毫杜谣謠]")
 _RUMOUR = re.compile(r"(?P<cue>谣传|谣言称|谣言说)")
 
 
@@ -54,26 +55,39 @@ def negation_cue(body: str, start: int) -> str | None:
     return None
 
 
-def without_negated(analysis: Analysis, words: frozenset[str],
-                    cue_at: Callable[[str, int], str | None] = negation_cue) -> tuple[Analysis, list[str]]:
-    """``analysis`` without the negated occurrences of ``words``, and "cue keyword" for each one dropped.
-    The same analysis comes back when nothing is negated. ``cue_at`` is ``negation_cue`` or a cache of it."""
+def negated_occurrences(analysis: Analysis) -> dict[str, dict[int, str]]:
+    """For every hit word with negated occurrences: their starts and cues. Empty at once for a text
+    without a character any cue starts with."""
     body = analysis.message.body
-    hits: list[KeywordHit] = []
-    negated: list[str] = []
+    if _CUE_START.search(body) is None:
+        return {}
+    found: dict[str, dict[int, str]] = {}
+    cues: dict[int, str | None] = {}  # by start: a longer and a shorter keyword may start together
     for hit in analysis.hits:
-        if hit.word not in words:
-            hits.append(hit)
-            continue
-        kept = []
         for start in hit.positions:
-            cue = cue_at(body, start)
-            if cue is None:
-                kept.append(start)
-            else:
-                negated.append(f"{cue} {hit.word}")
-        if kept:
-            hits.append(KeywordHit(hit.word, tuple(kept)))
-    if not negated:
+            if start not in cues:
+                cues[start] = negation_cue(body, start)
+            if (cue := cues[start]) is not None:
+                found.setdefault(hit.word, {})[start] = cue
+    return found
+
+
+def without_negated(analysis: Analysis, words: frozenset[str],
+                    negated: dict[str, dict[int, str]] | None = None) -> tuple[Analysis, list[str]]:
+    """``analysis`` without the negated occurrences of ``words``, and "cue keyword" for each one dropped.
+    The same analysis comes back when nothing is negated. ``negated`` is ``negated_occurrences(analysis)``
+    when already known."""
+    negated = negated_occurrences(analysis) if negated is None else negated
+    dropped = words.intersection(negated)
+    if not dropped:
         return analysis, []
-    return Analysis(analysis.message, tuple(hits), analysis.spelled), sorted(set(negated))
+    hits: list[KeywordHit] = []
+    for hit in analysis.hits:
+        if hit.word in dropped:
+            kept = tuple(start for start in hit.positions if start not in negated[hit.word])
+            if kept:
+                hits.append(KeywordHit(hit.word, kept))
+        else:
+            hits.append(hit)
+    reasons = sorted({f"{cue} {word}" for word in dropped for cue in negated[word].values()})
+    return Analysis(analysis.message, tuple(hits), analysis.spelled), reasons

@@ -96,7 +96,12 @@ class Places:
 
     def find(self, message: Message) -> Found:
         """Where ``message`` (its title, text and region) places its story."""
-        text = clean(f"{message.body}\n{message.region or ''}")
+        return self.find_in(clean(message.body), message.region)
+
+    def find_in(self, text: str, region: str | None = None) -> Found:
+        """``find`` for a body already cleaned (``rules.text.clean``) and the message's region."""
+        if region:
+            text = f"{text}\n{clean(region)}"
         named: dict[Place, dict[str, None]] = {}
         for end, (key, place, short) in self._automaton.iter_long(text):
             after = text[end + 1:end + 4]

@@ -21,10 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rules.evaluate import matches
-from rules.genre import genre_of
+from rules.genre import genre_in
 from rules.model import ActivePeriod, Analysis, Level, Place, Rule, Spread
-from rules.negation import negation_cue, without_negated
+from rules.negation import negated_occurrences, without_negated
 from rules.places import Found, Places
+from rules.text import clean
 
 NEARBY = (Place.LOCAL, Place.NEIGHBOUR)
 
@@ -46,26 +47,34 @@ class Screen:
     spread: Spread
     periods: Sequence[ActivePeriod]
     places: Places
+    _text: str | None = field(default=None, init=False)
     _genre: tuple[str | None] | None = field(default=None, init=False)
     _found: Found | None = field(default=None, init=False)
-    _cues: dict[int, str | None] = field(default_factory=dict, init=False)  # by body offset
+    _negated: dict[str, dict[int, str]] | None = field(default=None, init=False)
+
+    @property
+    def text(self) -> str:
+        """The body as the analysis reads it, cleaned once for genre and place."""
+        if self._text is None:
+            self._text = clean(self.analysis.message.body)
+        return self._text
 
     @property
     def genre(self) -> str | None:
         if self._genre is None:
-            self._genre = (genre_of(self.analysis.message.body),)
+            self._genre = (genre_in(self.text),)
         return self._genre[0]
 
     @property
     def found(self) -> Found:
         if self._found is None:
-            self._found = self.places.find(self.analysis.message)
+            self._found = self.places.find_in(self.text, self.analysis.message.region)
         return self._found
 
     def judge(self, rule: Rule, level: Level, words: frozenset[str]) -> Judgement:
         """``rule`` (whose condition held, at ``level`` after any period raise) screened; ``words`` are
         the words of its ``all``, ``any`` and ``near`` terms."""
-        if rule.negation == "skip" and (negated := self._negated(rule, words)):
+        if rule.negation == "skip" and (negated := self._negated_words(rule, words)):
             return Judgement(Level.NONE, f"negated: {', '.join(negated)}")
         if rule.genres == "skip" and self.genre is not None:
             return Judgement(Level.NONE, f"genre: {self.genre}")
@@ -78,18 +87,15 @@ class Screen:
             return Judgement(lowered, notes=(f"place: {self.found.describe()}: {level} → {lowered}",))
         return Judgement(level)
 
-    def _negated(self, rule: Rule, wanted: frozenset[str]) -> list[str]:
+    def _negated_words(self, rule: Rule, wanted: frozenset[str]) -> list[str]:
         """The negated occurrences ("没有 地沟油") of the rule's keywords, when without them the rule's
         condition no longer holds; else nothing."""
-        words = wanted & self.analysis.words
-        if not words:
+        if self._negated is None:
+            self._negated = negated_occurrences(self.analysis)
+        if not self._negated:
             return []
-        kept, negated = without_negated(self.analysis, words, self._cue_at)
+        kept, negated = without_negated(self.analysis, wanted, self._negated)
         if not negated or matches(rule, kept, self.spread, self.periods):
             return []
         return negated
 
-    def _cue_at(self, body: str, start: int) -> str | None:
-        if start not in self._cues:
-            self._cues[start] = negation_cue(body, start)
-        return self._cues[start]
