@@ -144,3 +144,16 @@ def test_a_bad_place_condition_is_an_error_at_its_value(tmp_path: Path) -> None:
         load_rules(tmp_path)
     assert [str(p) for p in caught.value.problems] == [
         f"{tmp_path / 'r.yaml'}:6:14: error: bad place \"nearby\": expected local"]
+
+
+def test_a_failing_rule_test_says_which_rule_was_suppressed_and_why(tmp_path: Path, analyzer: Analyzer) -> None:
+    text = "rules:\n  - id: food\n    level: blue\n    when: {any: [地沟油]}\n    tests:\n" \
+           "      - {text: 本店承诺没有地沟油, expect: blue}\n"
+    (tmp_path / "r.yaml").write_text(text, encoding="utf-8")
+    ruleset, _ = load_rules(tmp_path)
+    with Engine(ruleset) as engine:
+        [result] = run_rule_tests(ruleset, engine, analyzer.view(analyzer.prepare(ruleset.words)),
+                                  lambda _at: (), NOW)
+    assert not result.passed
+    assert result.detail.splitlines()[:2] == ["expected blue, got none",
+                                              "no rule matched; food suppressed (negated: 没有 地沟油)"]
