@@ -13,10 +13,11 @@ a rule whose condition already held: ordinary messages never pay for it.
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from rules.model import Analysis, KeywordHit
-from rules.text import clean
+from rules.text import compact, normalize
 
 # A clause ends at sentence punctuation, a comma, a colon or a line break (after ``normalize`` the
 # full-width ，：；！？ are their ASCII forms).
@@ -35,15 +36,23 @@ _BRIDGES = ("发生过", "发生", "出现", "存在", "任何", "什么", "所�
             "这种", "这样的", "那种", "一起", "一例", "一名", "一人", "一个", "人员", "人", "使用", "发现",
             "造成", "涉及", "再次", "再", "过", "有", "的", "了", "被")
 _NEGATED = re.compile(rf"(?P<cue>{'|'.join(_CUES)})(?P<bridge>(?:{'|'.join(_BRIDGES)})*)\Z")
-# Every cue starts with one of these (traditional forms too: the body is read before normalising).
-_CUE_START = re.compile("[没沒从從并並不绝絕未无無毫杜谣謠]")
+# Every cue starts with one of these, in simplified or traditional writing.
+_CUE_START_WRITTEN = re.compile("[没沒从從并並不绝絕未无無毫杜谣謠]")
 _RUMOUR = re.compile(r"(?P<cue>谣传|谣言称|谣言说)")
+_ANY_CUE = re.compile(f"{'|'.join(_CUES)}|谣传|谣言称|谣言说")
 
 
 def negation_cue(body: str, start: int) -> str | None:
     """The cue that negates the keyword occurrence at ``start`` of ``body`` (a ``Message.body``
     offset), or None when it is not negated."""
-    before = clean(body[max(0, start - LOOK_BACK):start])
+    window = normalize(body[max(0, start - LOOK_BACK):start])
+    return _cue_before(window, len(window))
+
+
+def _cue_before(normalized: str, start: int) -> str | None:
+    """``negation_cue`` on a normalised body (``rules.text.normalize`` keeps every offset)."""
+    low = max(0, start - LOOK_BACK)
+    before = compact(normalized[low:start])[0]
     ends = list(CLAUSE_END.finditer(before))
     clause = before[ends[-1].end():] if ends else before
     found = _NEGATED.search(clause)
@@ -55,39 +64,70 @@ def negation_cue(body: str, start: int) -> str | None:
     return None
 
 
-def negated_occurrences(analysis: Analysis) -> dict[str, dict[int, str]]:
-    """For every hit word with negated occurrences: their starts and cues. Empty at once for a text
-    without a character any cue starts with."""
-    body = analysis.message.body
-    if _CUE_START.search(body) is None:
-        return {}
-    found: dict[str, dict[int, str]] = {}
-    cues: dict[int, str | None] = {}  # by start: a longer and a shorter keyword may start together
-    for hit in analysis.hits:
-        for start in hit.positions:
-            if start not in cues:
-                cues[start] = negation_cue(body, start)
-            if (cue := cues[start]) is not None:
-                found.setdefault(hit.word, {})[start] = cue
-    return found
+class Negations:
+    """The negated keyword occurrences of one message, found when first asked for, word by word: the
+    body is normalised and its cues located once, and only the words of rules that fired are checked."""
+
+    def __init__(self, analysis: Analysis, normalized: str | None = None) -> None:
+        self.analysis = analysis
+        self._normalized = normalized  # ``normalize(body)`` when the caller already has it
+        self._ends: list[int] | None = None
+        self._cues: dict[int, str | None] = {}  # by start: a longer and a shorter keyword may start together
+        self._words: dict[str, dict[int, str]] = {}
+        self._positions = {hit.word: hit.positions for hit in analysis.hits}
+
+    def possible(self) -> bool:
+        """Whether the body holds any cue at all: most bodies do not, and then nothing is negated."""
+        return bool(self._cue_ends())
+
+    def of(self, word: str) -> dict[int, str]:
+        """The negated occurrences of ``word`` (a hit word): start → cue."""
+        if word not in self._words:
+            self._words[word] = {start: cue for start in self._positions.get(word, ())
+                                 if (cue := self._cue_at(start)) is not None}
+        return self._words[word]
+
+    def _cue_at(self, start: int) -> str | None:
+        if start not in self._cues:
+            ends = self._cue_ends()
+            after = bisect.bisect_right(ends, start)  # does a cue end before the keyword, close enough?
+            near = after > 0 and ends[after - 1] >= start - LOOK_BACK
+            self._cues[start] = _cue_before(self.normalized, start) if near else None
+        return self._cues[start]
+
+    @property
+    def normalized(self) -> str:
+        if self._normalized is None:
+            self._normalized = normalize(self.analysis.message.body)
+        return self._normalized
+
+    def _cue_ends(self) -> list[int]:
+        """Where every cue of the body ends, in order; invisible characters and separators inside a cue
+        (没\u200b有) do not hide it. Nothing to look for in a body without a character a cue starts with."""
+        if self._ends is None:
+            self._ends = []
+            if _CUE_START_WRITTEN.search(self.analysis.message.body) is not None:
+                text, kept = compact(self.normalized)
+                ends = [found.end() for found in _ANY_CUE.finditer(text)]
+                self._ends = [kept[end - 1] + 1 for end in ends] if kept is not None else ends
+        return self._ends
 
 
 def without_negated(analysis: Analysis, words: frozenset[str],
-                    negated: dict[str, dict[int, str]] | None = None) -> tuple[Analysis, list[str]]:
+                    negations: Negations | None = None) -> tuple[Analysis, list[str]]:
     """``analysis`` without the negated occurrences of ``words``, and "cue keyword" for each one dropped.
-    The same analysis comes back when nothing is negated. ``negated`` is ``negated_occurrences(analysis)``
-    when already known."""
-    negated = negated_occurrences(analysis) if negated is None else negated
-    dropped = words.intersection(negated)
-    if not dropped:
+    The same analysis comes back when nothing is negated. ``negations`` is the message's, when known."""
+    negations = negations or Negations(analysis)
+    negated = {word: found for word in sorted(words & analysis.words) if (found := negations.of(word))}
+    if not negated:
         return analysis, []
     hits: list[KeywordHit] = []
     for hit in analysis.hits:
-        if hit.word in dropped:
+        if hit.word in negated:
             kept = tuple(start for start in hit.positions if start not in negated[hit.word])
             if kept:
                 hits.append(KeywordHit(hit.word, kept))
         else:
             hits.append(hit)
-    reasons = sorted({f"{cue} {word}" for word in dropped for cue in negated[word].values()})
+    reasons = sorted({f"{cue} {word}" for word, found in negated.items() for cue in found.values()})
     return Analysis(analysis.message, tuple(hits), analysis.spelled), reasons

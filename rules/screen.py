@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from rules.evaluate import matches
 from rules.genre import genre_in
 from rules.model import ActivePeriod, Analysis, Level, Place, Rule, Spread
-from rules.negation import negated_occurrences, without_negated
+from rules.negation import Negations, without_negated
 from rules.places import Found, Places
-from rules.text import clean
+from rules.text import compact, normalize
 
 NEARBY = (Place.LOCAL, Place.NEIGHBOUR)
 
@@ -47,16 +47,24 @@ class Screen:
     spread: Spread
     periods: Sequence[ActivePeriod]
     places: Places
+    _normalized: str | None = field(default=None, init=False)
     _text: str | None = field(default=None, init=False)
     _genre: tuple[str | None] | None = field(default=None, init=False)
     _found: Found | None = field(default=None, init=False)
-    _negated: dict[str, dict[int, str]] | None = field(default=None, init=False)
+    _negations: Negations | None = field(default=None, init=False)
+
+    @property
+    def normalized(self) -> str:
+        """The body normalised once (``rules.text.normalize``: same offsets) for negation, genre and place."""
+        if self._normalized is None:
+            self._normalized = normalize(self.analysis.message.body)
+        return self._normalized
 
     @property
     def text(self) -> str:
-        """The body as the analysis reads it, cleaned once for genre and place."""
+        """The body as the analysis reads it (``rules.text.clean``), for genre and place."""
         if self._text is None:
-            self._text = clean(self.analysis.message.body)
+            self._text = compact(self.normalized)[0]
         return self._text
 
     @property
@@ -90,11 +98,11 @@ class Screen:
     def _negated_words(self, rule: Rule, wanted: frozenset[str]) -> list[str]:
         """The negated occurrences ("没有 地沟油") of the rule's keywords, when without them the rule's
         condition no longer holds; else nothing."""
-        if self._negated is None:
-            self._negated = negated_occurrences(self.analysis)
-        if not self._negated:
+        if self._negations is None:
+            self._negations = Negations(self.analysis, self.normalized)
+        if not self._negations.possible():
             return []
-        kept, negated = without_negated(self.analysis, wanted, self._negated)
+        kept, negated = without_negated(self.analysis, wanted, self._negations)
         if not negated or matches(rule, kept, self.spread, self.periods):
             return []
         return negated

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rules.model import Analysis, KeywordHit, Message
-from rules.negation import WINDOW, negation_cue, without_negated
+from rules.negation import WINDOW, Negations, negation_cue, without_negated
 
 
 @pytest.mark.parametrize(("text", "keyword", "cue"), [
@@ -94,3 +94,20 @@ def test_a_cue_in_another_clause_does_not_negate(prefix: str, cue: str, bridges:
 def test_nothing_after_the_keyword_negates_it(before: str, keyword: str, after: str) -> None:
     text = f"{before}{keyword}"
     assert negation_cue(text + after, len(text) - len(keyword)) == negation_cue(text, len(text) - len(keyword))
+
+
+@given(st.lists(st.tuples(st.text(alphabet=FILLERS + "，。的发生", max_size=6),
+                          st.sampled_from([*CUES, "有没有", "是不是", "没\u200b有", "並無", ""]),
+                          st.sampled_from(KEYWORDS)), min_size=1, max_size=4))
+def test_the_whole_message_pass_agrees_with_each_occurrence(parts: list[tuple[str, str, str]]) -> None:
+    """``Negations`` finds cues once per message; it must say what ``negation_cue`` says."""
+    text, starts = "", {}
+    for filler, cue, keyword in parts:
+        text += filler + cue
+        starts.setdefault(keyword, []).append(len(text))
+        text += keyword
+    hits = tuple(KeywordHit(word, tuple(at)) for word, at in starts.items())
+    expected = {word: {at: cue for at in positions if (cue := negation_cue(text, at)) is not None}
+                for word, positions in starts.items()}
+    negations = Negations(Analysis(Message("m", "weibo", text), hits))
+    assert {word: negations.of(word) for word in starts} == expected
