@@ -1,6 +1,7 @@
 """``python -m bench [--quick]``: throughput of analysis + evaluation against bare ``jieba.lcut``.
 
-Messages come from ../shared/corpus/bench.jsonl, as they are (short titles and reviews) and joined
+Messages come from the benchmark corpus (bench/corpus.py: ``$YUQING_CORPUS``, else
+../shared/corpus/bench.jsonl), as they are (short titles and reviews) and joined
 into ~200-character messages. Keywords are corpus tokens (so they really occur), minus the most
 frequent ones nobody would watch for; rules use ``all``/``any``/``none`` over named keyword sets with
 the shapes of examples/rules. For every rule count and keyword count the run prints messages/s,
@@ -16,7 +17,6 @@ from __future__ import annotations
 import argparse
 import collections
 import gc
-import json
 import logging
 import random
 import re
@@ -31,20 +31,15 @@ from pathlib import Path
 
 import jieba
 
+from bench.corpus import corpus_path, load_texts
 from rules.engine import Engine
 from rules.model import Condition, Level, Location, Message, Rule, RuleSet, Spread, Term
 from rules.text import Analyzer, Backend, available_backend
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus" / "bench.jsonl"
 SOURCES = ("weibo", "douyin", "wechat", "news", "board", "forum")
 _HAN_WORD = re.compile(r"^[\u4e00-\u9fff]{2,6}$")
 AT = datetime(2026, 11, 20, 9, 0)
-
-
-def load_texts(path: Path) -> list[str]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line)["text"] for line in fh if line.strip()]
 
 
 def joined(texts: Sequence[str], size: int = 200) -> list[str]:
@@ -185,11 +180,12 @@ def target_memory(corpus: Path, backend: Backend, words_file: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer messages and only the corner configs")
-    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--corpus", type=Path, help="JSON-lines file of texts (default: $YUQING_CORPUS, shared copy)")
     parser.add_argument("--backend", choices=["jieba", "rjieba", "both"], default="both")
     parser.add_argument("--target-memory", choices=["jieba", "rjieba"], help=argparse.SUPPRESS)
     parser.add_argument("--words", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.corpus = args.corpus or corpus_path()
     logging.disable(logging.INFO)  # structlog's default goes to stdout: keep the table readable
     import structlog
 

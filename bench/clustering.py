@@ -1,7 +1,7 @@
 """Clustering at scale: per-message find+add with 1,000 and with 100,000 indexed messages.
 
 Run with ``python -m bench.clustering [--small N] [--large N] [--probes N]``. Messages are made from
-/work/shared/corpus/bench.jsonl (reviews and headlines): two texts joined, and one in three starts
+the benchmark corpus of bench/corpus.py (reviews and headlines): two texts joined, and one in three starts
 with a place of examples/dict.txt so that the place-and-event index is exercised, not only the LSH
 bands. Events come from the real analyzer with the example rules. The issue's target: the large index
 costs at most 2x the small one per message.
@@ -10,27 +10,21 @@ costs at most 2x the small one per message.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench.corpus import load_texts
 from daemon.clustering import ClusterIndex, Fingerprint, Fingerprinter, Gazetteer
 from rules.loader import load_rules
 from rules.model import Message
 from rules.text import Analyzer
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = Path("/work/shared/corpus/bench.jsonl")
 PLACE_SHARE = 3  # one message in three names a place
 HELD_OUT = 4_000  # corpus texts kept for the probes
-
-
-def texts(corpus: Path) -> list[str]:
-    with corpus.open(encoding="utf-8") as lines:
-        return [str(json.loads(line)["text"]) for line in lines]
 
 
 def messages(corpus: list[str], places: list[str], seed: int) -> Iterator[str]:
@@ -79,7 +73,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--probes", type=int, default=2_000)
-    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--corpus", type=Path, help="JSON-lines file of texts (default: $YUQING_CORPUS, shared copy)")
     args = parser.parse_args()
 
     dictionary = ROOT / "examples" / "dict.txt"
@@ -88,7 +82,7 @@ def main() -> None:
     analyzer.use_words(ruleset.words)
     gazetteer = Gazetteer.from_dictionary(dictionary)
     maker = Fingerprinter(gazetteer, ruleset.keyword_sets)
-    corpus = texts(args.corpus)
+    corpus = load_texts(args.corpus)
     random.Random(3).shuffle(corpus)
     # Probes are made of texts the index never saw: a probe that shares a text with indexed messages is
     # a near-duplicate of them, and the large index would hold more of those only because it is large.

@@ -9,10 +9,12 @@ logger blanks that URL's secrets out of every apprise log line (apprise logs gat
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from urllib.parse import quote, unquote
 
 import apprise
@@ -20,7 +22,7 @@ import structlog
 from apprise.plugins.dingtalk import NotifyDingTalk
 
 from channels import local, mail, sms_gateway
-from channels.model import ChannelSpec, Notification, Outcome, Person, Result
+from channels.model import Alert, ChannelSpec, Notification, Outcome, Person, Result
 
 log = structlog.get_logger(__name__)
 
@@ -30,7 +32,15 @@ SECRET_KEYS = ("token", "secret", "key", "pass", "pwd", "sign", "auth", "credent
 # Group chat robots: a message reaches the whole group; addresses, if any, are only @-mentions.
 GROUP_ROBOTS = frozenset({"dingtalk", "wecombot", "feishu", "lark"})
 # Schemes whose host part is the credential (``dingtalk://{token}/``).
-HOST_IS_SECRET = frozenset({"dingtalk", "wecombot", "feishu", "lark", "tgram", "pushplus", "serverchan"})
+HOST_IS_SECRET = frozenset({"dingtalk", "wecombot", "feishu", "lark", "tgram", "pushplus", "serverchan", "slack",
+                            "discord"})
+# Schemes whose path is a file of this machine, not a credential.
+LOCAL_SCHEMES = frozenset({"jsonl", "console", "file", "capture"})
+# A path segment kept in logs: a plain word (``hook``, ``robot``, ``open-apis``) or a version (``v2``).
+# Anything else (digits, long or mixed runs) may be a webhook's key, however short: ``/hook/s3cr3t``.
+_PATH_WORD = re.compile(r"[A-Za-z][A-Za-z_-]{0,11}|v[0-9]{1,2}")
+# A URL inside free text (an exception, a gateway's answer): up to white space or a quote.
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\s'\"<>]+")
 _MIN_SECRET = 4  # shorter "secrets" would blank ordinary words out of log lines
 _FORMATS = ("text", "markdown", "html")
 _NOTIFY_TYPES = {"red": "failure", "yellow": "warning", "blue": "info"}
@@ -50,10 +60,20 @@ def mask_url(url: str) -> str:
     return _split_secrets(url)[0]
 
 
+def mask_urls_in(text: str) -> str:
+    """``text`` with every URL in it masked by ``mask_url``: for error details and log lines."""
+    return _URL_IN_TEXT.sub(lambda found: mask_url(found.group(0)), text) if "://" in text else text
+
+
 def url_secrets(url: str) -> frozenset[str]:
     """The secret parts of ``url`` as written and as percent-decoded, for redacting free text."""
     found = _split_secrets(url)[1]
     return frozenset(s for value in found for s in (value, unquote(value)) if len(s) >= _MIN_SECRET)
+
+
+def channel_secrets(spec: ChannelSpec) -> frozenset[str]:
+    """Everything of a channel that must never be logged: its URL's secrets and its gateway's keys."""
+    return url_secrets(spec.url) | (sms_gateway.secrets(spec.gateway) if spec.gateway else frozenset())
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -83,8 +103,9 @@ def _split_secrets(url: str) -> tuple[str, list[str]]:
         secrets.append(host)
         host = MASK
     segments = []
+    local_path = scheme.lower() in LOCAL_SCHEMES
     for segment in path.split("/"):
-        if _looks_like_token(segment):
+        if segment and not local_path and (_looks_like_token(segment) or not _PATH_WORD.fullmatch(segment)):
             secrets.append(segment)
             segment = MASK
         segments.append(segment)
@@ -218,7 +239,7 @@ def deliver(spec: ChannelSpec, notification: Notification, *, timeout: float = 1
         result = Result(Outcome.PERMANENT, detail)
         log.warning("channel.undeliverable", **fields, detail=result.detail)
         return result
-    secrets = url_secrets(spec.url) | (sms_gateway.secrets(spec.gateway) if spec.gateway else frozenset())
+    secrets = channel_secrets(spec)
     if spec.gateway is not None:
         result = sms_gateway.send(spec, notification, timeout=timeout)
         result = Result(result.outcome, redact(result.detail, secrets), result.reached)
@@ -239,6 +260,14 @@ def deliver(spec: ChannelSpec, notification: Notification, *, timeout: float = 1
     else:
         log.warning("channel.failed", **fields, outcome=result.outcome.value, detail=result.detail)
     return result
+
+
+def addressed(alert: Alert, spec: ChannelSpec, people: tuple[Person, ...]) -> Alert:
+    """``alert`` as rendered for ``people`` on ``spec``: it names the one person a personal channel
+    (e-mail, SMS; not a group robot that only @-mentions) reaches alone, and nobody otherwise."""
+    alone = len(people) == 1 and spec.address != "none" and _scheme(spec.url) not in GROUP_ROBOTS
+    recipient = people[0].key if alone else ""
+    return alert if alert.recipient == recipient else replace(alert, recipient=recipient)
 
 
 def prepare_url(url: str, *, to: Iterable[str] = (), timeout: float = 10) -> str:

@@ -116,9 +116,13 @@ class Alert:
     reasons: tuple[str, ...] = ()
     deadline: datetime | None = None
     step: int = 0
+    missed: int = 0  # repeats that fell due while the daemon was down or the clock jumped: sent as this one
     items: tuple[Alert, ...] = ()  # the incidents gathered in a digest
     spread: tuple[str, ...] = ()  # facts of the spread as people read them: 转发 1200、3 个平台
     ack_url: str | None = None  # the signed acknowledgement page, when the daemon serves one
+    # The person key when this rendering reaches one person alone (``channels.delivery.addressed``): their
+    # acknowledgement link then acks as them. Empty for a group or several people.
+    recipient: str = ""
 
 
 @dataclass(frozen=True)

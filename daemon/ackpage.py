@@ -15,8 +15,6 @@ import base64
 import dataclasses
 import hashlib
 import hmac
-import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,11 +24,14 @@ from urllib.parse import parse_qs, quote
 
 import jinja2
 import structlog
+from markupsafe import Markup, escape
 
 from channels.directory import Directory
+from channels.masking import mask
 from channels.model import Alert, ChannelSpec
 from channels.templates import SOURCE_LABELS, local_time
 from daemon import incidents
+from daemon.ackkey import load_secret
 from daemon.clock import Clock
 from daemon.config import Config
 from daemon.httpapi import Request, Response, Router
@@ -40,7 +41,8 @@ from daemon.store import Store, loads
 log = structlog.get_logger(__name__)
 
 PATH = "/ack"
-SECRET_FILE = "ack.key"
+VERIFIED = "确认页面"  # audit detail of an ack through a link made for that one person
+UNVERIFIED = "确认页面（群组链接，身份未核实）"  # through a group link: the name is the clicker's word
 _SIG_BYTES = 16
 _TEMPLATES = Path(__file__).parent / "templates"
 STATUS_LABELS = {"open": "待确认", "acknowledged": "已确认", "resolved": "已处置", "closed": "已关闭"}
@@ -101,22 +103,6 @@ def _b36(number: int) -> str:
             return out
 
 
-def load_secret(config: Config) -> bytes:
-    """``http.ack_secret`` if set, else a random key made once in ``state_dir/ack.key`` (mode 0600)."""
-    if config.ack_secret:
-        return config.ack_secret.encode()
-    path = config.state_dir / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "w") as out:
-        out.write(secrets.token_hex(32))
-    log.info("ack.secret_created", path=str(path))
-    return path.read_bytes().strip()
-
-
 def public_url(config: Config) -> str | None:
     """Where officials' browsers reach the listener; None when the daemon serves no HTTP."""
     if not config.http_listen:
@@ -145,16 +131,17 @@ def links_for(config: Config) -> AckLinks | None:
 
 
 def with_ack_links(render: Render, links: AckLinks | None, clock: Clock) -> Render:
-    """``render`` that puts a (group) acknowledgement link into every alert about one open incident.
+    """``render`` that puts an acknowledgement link into every alert about one open incident.
 
-    Renders happen per channel, not per person, so the token names nobody and the page asks who; a
-    caller rendering per person can use ``AckLinks.url(incident, person.key, now)`` instead."""
+    An alert rendered for one person alone (``alert.recipient``, see ``channels.delivery.addressed``)
+    gets their own link, which acks as them only; any other gets a group link, whose page asks who
+    acknowledges and records the answer as unverified."""
     if links is None:
         return render
 
     def linked(alert: Alert, spec: ChannelSpec) -> Rendered:
         if alert.incident_id and alert.kind in _ACKABLE and alert.ack_url is None:
-            alert = dataclasses.replace(alert, ack_url=links.url(alert.incident_id, "", clock.now()))
+            alert = dataclasses.replace(alert, ack_url=links.url(alert.incident_id, alert.recipient, clock.now()))
         return render(alert, spec)
 
     return linked
@@ -168,8 +155,11 @@ class AckPage:
         self.signer = signer
         self.directory = directory
         self.clock = clock
+        # Every value the page shows goes through the mask (the excerpt, titles, spread, names alike);
+        # only values marked safe here (the form's own URL) are left as they are.
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
-                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                      finalize=_masked)
         self.env.filters["when"] = local_time
 
     def register(self, router: Router) -> None:
@@ -206,23 +196,24 @@ class AckPage:
             source=SOURCE_LABELS.get(incident.alert.source, incident.alert.source),
             person=self._name(token.person) if token.person else "", choices=told,
             acked_by=self._name(incident.acked_by) if incident.acked_by else "",
-            action=f"{PATH}?t={quote((request.query.get('t') or [''])[0], safe='.')}", notice=notice,
+            action=Markup(escape(f"{PATH}?t={quote((request.query.get('t') or [''])[0], safe='.')}")), notice=notice,
             can_ack=incident.status in ("open",) and incident.acked_at is None)
         return Response(200, html.encode(), "text/html; charset=utf-8", (("Cache-Control", "no-store"),))
 
     def _ack(self, store: Store, token: AckToken, request: Request) -> Response:
-        who = token.person
-        if not who:
+        who, note = token.person, VERIFIED
+        if not who:  # a group link: anyone who has it may say who they are; the record says so
             chosen = (parse_qs(request.body.decode("utf-8", "replace")).get("person") or [""])[0]
             allowed = {key for key, _ in self._told(store, token.incident_id)} | set(self.directory.people)
             if chosen not in allowed:
                 return self._page(store, token, request, notice="请选择确认人。")
-            who = chosen
+            who, note = chosen, UNVERIFIED
         now = self.clock.now()
         incident = incidents.get(store.db, token.incident_id)
         if incident.acked_at is None:
-            incidents.acknowledge(store, token.incident_id, who, now, note="确认页面")
-            log.info("incident.acknowledged", incident=token.incident_id, by=who, via="ack-page")
+            incidents.acknowledge(store, token.incident_id, who, now, note=note)
+            log.info("incident.acknowledged", incident=token.incident_id, by=who, via="ack-page",
+                     verified=note == VERIFIED, client=request.client)
         # Post/Redirect/Get: a reload of the result page never posts again.
         location = f"{PATH}?t={quote((request.query.get('t') or [''])[0], safe='.')}"
         return Response(303, b"", "text/plain; charset=utf-8", (("Location", location),))
@@ -245,6 +236,10 @@ class AckPage:
     def _error(self, status: int, message: str) -> Response:
         html = self.env.get_template("ack_error.html.j2").render(message=message, status=status)
         return Response(status, html.encode(), "text/html; charset=utf-8", (("Cache-Control", "no-store"),))
+
+
+def _masked(value: object) -> object:
+    return mask(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 def serve(router: Router, store: Store, config: Config, directory: Directory, clock: Clock) -> AckPage:

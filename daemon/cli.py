@@ -17,6 +17,7 @@ from daemon.clock import SystemClock, local
 from daemon.config import Config, InboxSpec, config_path, load_config
 from daemon.ingest import FileRejected, parse_file
 from daemon.notifyconf import load_notify
+from daemon.storehealth import StoreUnwritable
 from rules.errors import ConfigError, Problem
 
 log = structlog.get_logger(__name__)
@@ -34,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except ConfigError as exc:
         _print_problems(exc.problems, sys.stderr)
+        return 1
+    except StoreUnwritable as exc:  # at start: nothing delivered yet, so exit and let systemd try again
+        print(f"error: the state database cannot be written: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -122,6 +126,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from daemon.review import build_review_net, explain_fields
     from daemon.rulebook import build_rulebook, new_analyzer
     from rules.evaluate import near_misses
     from rules.model import Spread
@@ -129,6 +134,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     config = _config(args)
     analyzer = new_analyzer(config)
     rulebook = build_rulebook(config, analyzer)
+    review = build_review_net(config.review)
     now = SystemClock().now()
     status = 0
     for file in args.files:
@@ -152,6 +158,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 "suppressed": [{"rule": s.rule_id, "reason": s.reason} for s in verdict.suppressed],
                 "place": str(verdict.place or rulebook.engine.places.find(message).place),
             }
+            found.update(explain_fields(review, message, verdict))  # 待研判, for messages graded none
             if analysis.spelled:  # keywords found written in pinyin (拆qian)
                 found["spelled"] = [{"keyword": word, "as": spelling} for word, spelling in analysis.spelled]
             if args.verbose:

@@ -6,9 +6,11 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from daemon import corrections, incidents
+from daemon import corrections, incidents, review
 from daemon.clock import SystemClock, from_epoch, local
 from daemon.config import config_path, load_config
 from daemon.incidents import Incident, IncidentError
@@ -24,6 +26,9 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> dict[str, Callabl
     listing.add_argument("--open", action="store_true", help="only incidents not yet resolved or closed")
     listing.add_argument("--level", choices=["blue", "yellow", "red"], help="only this level")
     listing.add_argument("--json", action="store_true", help="one JSON object a line")
+    listing.add_argument("--review", action="store_true",
+                         help="the review list (待研判): messages no rule matched that look like an incident")
+    listing.add_argument("--limit", type=int, default=200, help="with --review: at most this many, newest first")
     show = sub.add_parser("show", parents=[common], help="an incident's timeline")
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
@@ -43,8 +48,13 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> dict[str, Callabl
     split.add_argument("--messages", required=True, nargs="+", metavar="MESSAGE_ID")
     split.add_argument("--by", required=True)
     split.add_argument("--note", default="")
+    export = sub.add_parser("review-export", parents=[common],
+                            help="labelled posts from this county's traffic, to train the review net on")
+    export.add_argument("-o", "--output", type=Path, required=True, help="JSONL file to write")
+    export.add_argument("--days", type=int, default=365, help="messages received in the last DAYS days")
+    export.add_argument("--ordinary", type=int, default=20000, help="at most this many label-0 posts")
     return {"incidents": cmd_incidents, "show": cmd_show, "ack": cmd_ack, "resolve": cmd_resolve,
-            "merge": cmd_merge, "split": cmd_split}
+            "merge": cmd_merge, "split": cmd_split, "review-export": cmd_review_export}
 
 
 def _store(args: argparse.Namespace) -> Store:
@@ -63,6 +73,8 @@ def summary(incident: Incident) -> dict[str, Any]:
 
 
 def cmd_incidents(args: argparse.Namespace) -> int:
+    if args.review:
+        return list_reviews(_store(args), args.limit, args.json)
     rows = incidents.listing(_store(args), open_only=args.open)
     rows = [i for i in rows if i.status not in (("closed", "merged") if args.open else ())]
     if args.level:
@@ -75,6 +87,39 @@ def cmd_incidents(args: argparse.Namespace) -> int:
             first = (item["first_seen"] or "")[:16].replace("T", " ")
             print(f"{incident.id}  {incident.level.label}  {incident.status:<12}  {first:<16}  "
                   f"{item['messages']:>4}条 {item['platforms']}平台  {incident.title}")
+    return 0
+
+
+def list_reviews(store: Store, limit: int, as_json: bool) -> int:
+    """待研判: newest first; never incidents, never alerted, for someone to read and decide."""
+    found = review.items(store, limit=limit)
+    if as_json:
+        for item in found:
+            print(json.dumps({"message": item.message_id, "at": local(item.at).isoformat(), "source": item.source,
+                              "score": round(item.score, 4), "features": list(item.features),
+                              "title": item.title, "text": item.text, "url": item.url}, ensure_ascii=False))
+        return 0
+    if not found:
+        print("待研判：无")
+        return 0
+    print(f"待研判 {len(found)} 条（未命中规则、疑似舆情事件，请人工研判；不发预警）")
+    print(f"{'时间':<14}  {'来源':<6}  分值  信息编号 / 内容（研判依据）")
+    for item in found:
+        basis = "、".join(item.features[:3]) or "—"
+        print(f"{local(item.at).strftime('%Y-%m-%d %H:%M')}  {item.source:<8}  {item.score:.2f}  "
+              f"{item.message_id}  {item.headline}（{basis}）")
+    return 0
+
+
+def cmd_review_export(args: argparse.Namespace) -> int:
+    since = SystemClock().now() - timedelta(days=args.days)
+    rows = review.labelled(_store(args), since, args.ordinary)
+    with args.output.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    incidents_n = sum(1 for row in rows if row["label"] == 1)
+    print(f"{args.output}: {incidents_n} incident posts (label 1), {len(rows) - incidents_n} ordinary posts (label 0)")
+    print(f"train with: python -m rules.reviewnet.train {args.output} -o review-model.json --holdout 0.2")
     return 0
 
 

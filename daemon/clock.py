@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -31,6 +33,27 @@ class FakeClock:
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+
+
+STEP_TOLERANCE = timedelta(seconds=5)  # less than this is scheduling jitter, not a clock step
+
+
+class ClockWatch:
+    """Notices the wall clock stepping (an NTP correction, a clock set by hand) by comparing how far it
+    moved with how far the monotonic clock did. Waiting is measured on the monotonic clock; the wall
+    clock is what people read and what the store records."""
+
+    def __init__(self, clock: Clock, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.monotonic = monotonic
+        self._wall, self._mono = clock.now(), monotonic()
+
+    def step(self) -> timedelta | None:
+        """How far the wall clock jumped since the last call (negative: backwards), or None."""
+        wall, mono = self.clock.now(), self.monotonic()
+        jump = wall - (self._wall + timedelta(seconds=mono - self._mono))
+        self._wall, self._mono = wall, mono
+        return jump if abs(jump) > STEP_TOLERANCE else None
 
 
 def to_epoch(at: datetime) -> float:

@@ -238,6 +238,9 @@ class Fingerprinter:
             for word in words:
                 sets.setdefault(word, []).append(name)
         self._sets = {word: tuple(names) for word, names in sets.items()}
+        # jieba's 350,000 word frequencies (seconds to read) are read now, at start-up: the first file after
+        # a restart is not held for them, and a daemon killed soon after each start never dies on that file.
+        _frequencies()
 
     def of(self, text: str, events: Iterable[str] = ()) -> Fingerprint:
         """The fingerprint of ``text`` that hit the rule keywords ``events`` (``Analysis.words``)."""

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from daemon.durations import DurationError, parse_duration
 from daemon.reportconf import ReportSchedule, parse_reports
+from daemon.reviewconf import ReviewSpec, parse_review
 from rules.errors import ConfigError, Problem, recorded
 from rules.places import Places
 from rules.yamlsrc import Node, check_keys, load_file
 
 DEFAULT_PATH = Path("/etc/yuqing/config.yaml")
 TOP_KEYS = ("state_dir", "inbox", "feeds", "rules", "periods", "dictionary", "notify", "http", "limits", "incidents",
-            "expect", "reports", "places")
+            "expect", "reports", "review", "places")
 PLACE_KEYS = ("local", "neighbours")
 INCIDENT_KEYS = ("window", "watch")
 DEFAULT_WINDOW = timedelta(hours=72)
@@ -31,9 +32,11 @@ FORMATS = ("json", "jsonl", "csv", "eml", "txt")
 # Fields a CSV column can fill; dotted names reach into author and metrics.
 CSV_FIELDS = ("id", "source", "title", "text", "url", "author", "author.name", "author.id", "author.followers",
               "published_at", "region", "metrics.reposts", "metrics.comments", "metrics.likes", "metrics.views")
-LIMIT_KEYS = ("max_file_size", "rescan_every", "keep_processed", "keep_feed_items")
+LIMIT_KEYS = ("max_file_size", "rescan_every", "keep_processed", "keep_feed_items", "busy_timeout")
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 DEFAULT_RESCAN = timedelta(seconds=30)  # inotify can overflow: a periodic rescan is what guarantees no loss
+DEFAULT_BUSY_TIMEOUT = timedelta(seconds=10)  # how long a write waits for another writer (daemon/store.py)
+MAX_BUSY_TIMEOUT = timedelta(seconds=20)  # the evaluation thread must still ping systemd's WatchdogSec=30
 # Handled files stay in processed/YYYY-MM-DD/ for this long (the store keeps every message); feed
 # items seen stay remembered for longer than any feed lists them (an item seen again after that is
 # still a duplicate by its id or content in the store).
@@ -91,6 +94,7 @@ class Config:
     rescan_every: timedelta = DEFAULT_RESCAN
     keep_processed: timedelta = DEFAULT_KEEP_PROCESSED
     keep_feed_items: timedelta = DEFAULT_KEEP_FEED_ITEMS
+    busy_timeout: timedelta = DEFAULT_BUSY_TIMEOUT
     # A message joins a story active within ``window``; a resolved story with news within ``watch``
     # reopens as 回潮; an open one quiet for ``window`` closes by itself.
     window: timedelta = DEFAULT_WINDOW
@@ -98,6 +102,7 @@ class Config:
     # ``expect: {weibo: 2h}``: a source with no message for longer is a silent collector (daemon/source_watch.py).
     expect: tuple[tuple[str, timedelta], ...] = ()
     reports: ReportSchedule | None = None  # 日报/周报 schedule (daemon/reportconf.py)
+    review: ReviewSpec = field(default_factory=ReviewSpec)  # 待研判 recall net (daemon/reviewconf.py)
     places: Places = field(default_factory=Places)  # the county's own places and its neighbours' (rules/places.py)
 
     @property
@@ -128,6 +133,7 @@ def load_config(path: Path) -> Config:
     inboxes = parser.inboxes(top.get("inbox"))
     feeds = parser.feeds(top.get("feeds"))
     max_file_bytes, rescan_every, keep_processed, keep_feed_items = parser.limits(top.get("limits"))
+    busy_timeout = parser.busy_timeout(top.get("limits"))
     window, watch = parser.incidents(top.get("incidents"))
     http = top.get("http")
     listen = token = public_url = ack_secret = None
@@ -146,9 +152,10 @@ def load_config(path: Path) -> Config:
         periods=parser.path(top.get("periods")), dictionary=parser.path(top.get("dictionary")),
         http_listen=listen, http_token=token, http_public_url=public_url, ack_secret=ack_secret,
         ack_ttl=ack_ttl, max_file_bytes=max_file_bytes, rescan_every=rescan_every,
-        keep_processed=keep_processed, keep_feed_items=keep_feed_items,
+        keep_processed=keep_processed, keep_feed_items=keep_feed_items, busy_timeout=busy_timeout,
         window=window, watch=watch, expect=parser.expect(top.get("expect")),
-        reports=parse_reports(top.get("reports"), problems), places=parser.places(top.get("places")),
+        reports=parse_reports(top.get("reports"), problems),
+        review=parse_review(top.get("review"), parser.path, problems), places=parser.places(top.get("places")),
     )
     if problems:
         raise ConfigError(problems)
@@ -291,6 +298,15 @@ class _Parser:
                 self.duration(entries.get("rescan_every"), DEFAULT_RESCAN),
                 self.duration(entries.get("keep_processed"), DEFAULT_KEEP_PROCESSED),
                 self.duration(entries.get("keep_feed_items"), DEFAULT_KEEP_FEED_ITEMS))
+
+    def busy_timeout(self, node: Node | None) -> timedelta:
+        entry = None if node is None or node.is_null else node.mapping().get("busy_timeout")
+        value = self.duration(entry, DEFAULT_BUSY_TIMEOUT)
+        if entry is not None and not timedelta(seconds=1) <= value <= MAX_BUSY_TIMEOUT:
+            self.problems.append(entry.problem(
+                f"busy_timeout must be between 1s and {MAX_BUSY_TIMEOUT.seconds}s (under systemd's WatchdogSec)"))
+            return DEFAULT_BUSY_TIMEOUT
+        return value
 
     def places(self, node: Node | None) -> Places:
         """``places: {local: [石桥镇, …], neighbours: [云溪县, …]}``."""

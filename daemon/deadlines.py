@@ -94,6 +94,12 @@ def fire(db: sqlite3.Connection, notify: NotifyConfig, timer: sqlite3.Row, incid
     row = db.execute("SELECT * FROM deadlines WHERE id = ?", (timer["step"],)).fetchone()
     if row is None:
         return "skipped:no such deadline"
+    # Late (the daemon was down, the clock jumped): a later reminder of the same deadline is due too, so
+    # this one would only say something already stale. The latest one speaks for both.
+    if db.execute("SELECT 1 FROM timers WHERE kind = 'deadline' AND incident_id = ? AND step = ? AND round > ?"
+                  " AND fired_at IS NULL AND due_at <= ?",
+                  (timer["incident_id"], timer["step"], timer["round"], to_epoch(now))).fetchone():
+        return "skipped:a later reminder is due too"
     deadline = next((d for d in notify.deadlines if d.name == row["name"]), None)
     due = from_epoch(row["due_at"])
     decision = decide(deadline, incident, Level.parse(row["level"]), due, from_epoch(timer["due_at"]))

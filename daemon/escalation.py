@@ -15,6 +15,7 @@ from typing import Literal
 
 import structlog
 
+from channels.delivery import addressed
 from channels.model import Alert, Person
 from daemon import deadlines, incidents, outbox, silences
 from daemon.alerts import alert_from_dict
@@ -37,11 +38,13 @@ class Decision:
     teams: tuple[str, ...] = ()
     kind: Kind = "new"
     next_due: datetime | None = None  # the next round of a repeating step; for "defer", when to try again
+    missed: int = 0  # rounds of a repeating step that fell due unsent: told in this one
 
 
 def decide(step: Step | None, index: int, incident: Incident, level: Level, round_: int,
-           due_at: datetime, notify: NotifyConfig | None = None) -> Decision:
-    """What a due timer of ``step`` (the ``index``-th of the level's policy) should do now.
+           due_at: datetime, notify: NotifyConfig | None = None, now: datetime | None = None) -> Decision:
+    """What a due timer of ``step`` (the ``index``-th of the level's policy) should do ``now`` (default:
+    on time, at ``due_at``).
 
     With ``notify``, its category routes join the first step and its quiet hours hold back blue and
     yellow (``defer`` until they end); red is never held back."""
@@ -62,19 +65,28 @@ def decide(step: Step | None, index: int, incident: Incident, level: Level, roun
     quiet_until = notify.quiet.holds(level, due_at) if notify is not None and notify.quiet else None
     if quiet_until is not None:
         return Decision("defer", "quiet hours", teams, next_due=quiet_until)
-    next_due = None
-    if step.repeat is not None:
-        candidate = due_at + step.repeat
-        if step.until is None or candidate <= incident.level_at + step.until:
-            next_due = candidate
+    next_due, missed = (None, 0) if step.repeat is None else next_repeat(step, incident, due_at, now or due_at)
     kind: Kind = "repeat" if round_ > 0 else ("escalation" if index > 0 else _first_kind(incident))
-    return Decision("send", "due", teams, kind, next_due)
+    return Decision("send", "due", teams, kind, next_due, missed)
 
 
 def _first_kind(incident: Incident) -> Kind:
     """The first step of a level says why it is sent: a new story, a rise, or a resurgence (回潮)."""
     return "raised" if incident.alert.kind == "raised" else (
         "resurgence" if incident.alert.kind == "resurgence" else "new")
+
+
+def next_repeat(step: Step, incident: Incident, due_at: datetime, now: datetime) -> tuple[datetime | None, int]:
+    """The next round of a repeating step, and how many rounds fell due unsent since this one (the daemon
+    was down, or the clock jumped forward). Those are not sent one by one: this notice says how many, and
+    the next counts from now (like Alertmanager's repeat_interval, measured from the last notification)."""
+    assert step.repeat is not None
+    end = incident.level_at + step.until if step.until is not None else None
+    missed = int(max(now - due_at, timedelta(0)) / step.repeat)
+    if end is not None:
+        missed = min(missed, max(0, int((end - due_at) / step.repeat)))
+    candidate = due_at + step.repeat if not missed else now + step.repeat
+    return (None if end is not None and candidate > end else candidate), missed
 
 
 def level_key(incident: Incident) -> str:
@@ -153,7 +165,8 @@ class Escalation:
         policy = self.notify.policies.get(level)
         index = int(row["step"])
         step = policy.steps[index] if policy and index < len(policy.steps) else None
-        decision = decide(step, index, incident, level, int(row["round"]), from_epoch(row["due_at"]), self.notify)
+        decision = decide(step, index, incident, level, int(row["round"]), from_epoch(row["due_at"]), self.notify,
+                          now)
         if decision.action == "defer":
             return f"deferred:{decision.reason}", decision.next_due
         if decision.action == "skip" or step is None:
@@ -162,7 +175,11 @@ class Escalation:
             db.execute("INSERT OR IGNORE INTO digest_items (incident_id, step, added_at) VALUES (?, ?, ?)",
                        (incident.id, index, to_epoch(now)))
             return "digest", None
-        alert = replace(incident.alert, kind=decision.kind, step=index)
+        alert = replace(incident.alert, kind=decision.kind, step=index, missed=decision.missed)
+        if decision.missed:
+            log.warning("timer.coalesced", incident=incident.id, level=row["level"], step=index,
+                        round=row["round"], missed=decision.missed,
+                        next_due=decision.next_due.isoformat() if decision.next_due else None)
         key = f"{incident.id}:{row['level']}:{index}:{row['round']}"
         # Only the first word on a new story waits for others (group_wait); escalations, repeats and
         # deadline reminders are about one story already known, and go at once.
@@ -221,8 +238,8 @@ class Escalation:
                 people = self._within_sms_limit(db, key, incident_id, alert, via, name, recipients, now, level)
             if people:
                 wait = self.notify.group_wait if groupable else timedelta(0)
-                queued += outbox.enqueue(db, f"{key}:{name}", incident_id, name, people, self.render(alert, spec),
-                                         now, alert, group_wait=wait)
+                queued += outbox.enqueue(db, f"{key}:{name}", incident_id, name, people,
+                                         self.render(addressed(alert, spec, people), spec), now, alert, group_wait=wait)
         return queued
 
     def _within_sms_limit(self, db: sqlite3.Connection, key: str, incident_id: str | None, alert: Alert,
@@ -248,5 +265,5 @@ class Escalation:
             spec = self.notify.channels.get(limit.overflow) if limit.overflow else None
             if spec is not None and spec.name not in via:
                 outbox.enqueue(db, f"{key}:{spec.name}:over-limit", incident_id, spec.name, tuple(over),
-                               self.render(alert, spec), now, alert)
+                               self.render(addressed(alert, spec, tuple(over)), spec), now, alert)
         return tuple(allowed)

@@ -10,8 +10,10 @@ recovers, never one per poll.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import sqlite3
 import threading
 import time
 import urllib.error
@@ -29,6 +31,7 @@ from daemon.config import Config, FeedSpec
 from daemon.formats import strip_html
 from daemon.ingest import publish
 from daemon.store import Store
+from daemon.storehealth import StoreUnwritable
 from rules.message import MessageError, message_from_dict
 
 log = structlog.get_logger(__name__)
@@ -98,8 +101,11 @@ def entry_record(spec: FeedSpec, entry: Any) -> tuple[str, dict[str, Any]] | Non
         obj["author"] = {"name": str(entry.get("author"))}
     stamp = entry.get("published_parsed") or entry.get("updated_parsed")
     if stamp:
-        year, month, day, hour, minute, second = stamp[:6]
-        obj["published_at"] = datetime(year, month, day, hour, minute, second, tzinfo=UTC).isoformat()
+        try:
+            year, month, day, hour, minute, second = (int(n) for n in stamp[:6])
+            obj["published_at"] = datetime(year, month, day, hour, minute, second, tzinfo=UTC).isoformat()
+        except (TypeError, ValueError, OverflowError):  # feedparser turns "0000-00-00" into year -1
+            log.warning("feed.bad_date", feed=spec.url, guid=guid, date=str(stamp)[:120])
     return guid, obj
 
 
@@ -128,12 +134,16 @@ class FeedPoller:
     def _run(self) -> None:
         try:
             while not self.stopping.is_set():
+                if not self.store.health.writable:  # take no new items until the store takes writes again
+                    self.stopping.wait(1.0)
+                    continue
                 states = {spec.url: self.load(spec.url) for spec in self.feeds}
                 for spec in self.feeds:
                     if self.stopping.is_set():
                         return
                     if states[spec.url].next_poll_at <= self.now():
-                        self.poll(spec)
+                        with contextlib.suppress(StoreUnwritable):  # polled again once it can be recorded
+                            self.poll(spec)
                         states[spec.url] = self.load(spec.url)
                 due = min(s.next_poll_at for s in states.values())
                 self.stopping.wait(min(max(due - self.now(), 0.05), 5.0))
@@ -154,6 +164,12 @@ class FeedPoller:
         except FeedError as exc:
             self._failed(spec, state, str(exc))
             return 0
+        except sqlite3.Error:
+            raise  # the store's problem, not the feed's
+        except Exception as exc:  # a feed that breaks the parser is that feed's problem: it backs off
+            log.exception("feed.reader_failed", feed=spec.url)
+            self._failed(spec, state, f"could not be read: {type(exc).__name__}: {exc}")
+            return 0
         if lines:
             publish(self.spool, "feed", lines)
         self._succeeded(spec, state, fetched, guids)
@@ -166,7 +182,11 @@ class FeedPoller:
         lines: list[str] = []
         guids: list[str] = []
         for entry in parsed.get("entries", []):
-            found = entry_record(spec, entry)
+            try:
+                found = entry_record(spec, entry)
+            except Exception as exc:  # one odd entry must not cost the feed its other entries
+                log.warning("feed.entry_skipped", feed=spec.url, problem=f"{type(exc).__name__}: {exc}")
+                continue
             if found is None:
                 continue
             guid, obj = found

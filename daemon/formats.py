@@ -8,12 +8,13 @@ export is read in bounded memory. A record either carries a ``Message`` or an er
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import csv
 import email
+import email.errors
 import email.policy
 import email.utils
+import errno
 import io
 import itertools
 import json
@@ -22,24 +23,24 @@ import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import IO, Any
 
 from daemon.config import CSV_FIELDS, InboxSpec
+from daemon.encodings import GB18030, sniff_encoding
+from daemon.encodings import FileRejected as FileRejected  # where callers have always found it
 from rules.message import MessageError, message_from_dict
 from rules.model import Message
 
 SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "csv",
             ".eml": "eml", ".txt": "txt"}
-CHUNK = 1 << 20
-MAX_CONTROL_SHARE = 0.01  # more control characters than this and it is not text a person wrote
-_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
-class FileRejected(Exception):
-    """The whole file is unusable; the reason goes into ``<name>.error.txt``."""
+class ReaderFailed(FileRejected):
+    """A reader raised something it should have turned into a reason: still that file's problem only.
+    The original exception is the ``__cause__``, for the log."""
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,26 @@ def format_of(name: str, spec: InboxSpec) -> str:
     return fmt
 
 
-def read_records(path: Path, spec: InboxSpec, max_bytes: int) -> Iterator[Record]:
-    """Records of a file in ``processing/``. Raises FileRejected (at the first ``next``) for a bad file."""
+def read_records(path: Path, spec: InboxSpec, max_bytes: int, *, dir_fd: int | None = None) -> Iterator[Record]:
+    """Records of a file in ``processing/`` (``path.name`` in the folder ``dir_fd`` when given). Raises
+    FileRejected for a bad file (at the first ``next`` when the whole file is bad), OSError for a
+    failing disk, and nothing else."""
+    return _guarded(_read_records(path, spec, max_bytes, dir_fd))
+
+
+def _guarded(records: Iterator[Record]) -> Iterator[Record]:
+    """Whatever a reader raises is the input's problem: a FileRejected with a reason, never a crash."""
+    try:
+        yield from records
+    except (FileRejected, OSError):
+        raise
+    except Exception as exc:
+        raise ReaderFailed(f"could not be read: {type(exc).__name__}: {exc}") from exc
+
+
+def _read_records(path: Path, spec: InboxSpec, max_bytes: int, dir_fd: int | None) -> Iterator[Record]:
     fmt = format_of(path.name, spec)
-    with _open_regular(path, max_bytes) as fh:
+    with _open_regular(path, max_bytes, dir_fd) as fh:
         if fmt == "eml":
             yield from _eml_records(fh, spec)
             return
@@ -70,37 +87,44 @@ def read_records(path: Path, spec: InboxSpec, max_bytes: int) -> Iterator[Record
         fh.seek(0)
         text = io.TextIOWrapper(fh, encoding=encoding, newline="" if fmt == "csv" else None)
         try:
-            yield from records_from_text(text, fmt, spec)
+            yield from records_from_text(text, fmt, spec, max_bytes)
         finally:
             text.detach()  # the outer `with` closes the file
 
 
 def records_from_bytes(data: bytes, fmt: str, spec: InboxSpec) -> Iterator[Record]:
-    """The same readers over a request body (HTTP ingest)."""
+    """The same readers over a request body (HTTP ingest); the same guarantee as ``read_records``."""
+    return _guarded(_records_from_bytes(data, fmt, spec))
+
+
+def _records_from_bytes(data: bytes, fmt: str, spec: InboxSpec) -> Iterator[Record]:
     fh = io.BytesIO(data)
     if fmt == "eml":
-        return _eml_records(fh, spec)
+        yield from _eml_records(fh, spec)
+        return
     encoding = sniff_encoding(fh, allow_utf16=fmt in ("csv", "txt"))
-    return records_from_text(io.StringIO(data.decode(encoding), newline=None), fmt, spec)
+    yield from records_from_text(io.StringIO(data.decode(encoding), newline=None), fmt, spec, len(data))
 
 
-def records_from_text(text: IO[str], fmt: str, spec: InboxSpec) -> Iterator[Record]:
+def records_from_text(text: IO[str], fmt: str, spec: InboxSpec, max_bytes: int) -> Iterator[Record]:
     if fmt == "json":
         return _json_records(text.read(), spec)
     if fmt == "jsonl":
         return _jsonl_records(text, spec)
     if fmt == "csv":
+        _allow_csv_cells(max_bytes)
         return _csv_records(text, spec)
     return _txt_records(text.read(), spec)
 
 
 @contextlib.contextmanager
-def _open_regular(path: Path, max_bytes: int) -> Iterator[IO[bytes]]:
+def _open_regular(path: Path, max_bytes: int, dir_fd: int | None) -> Iterator[IO[bytes]]:
     """Never follows a symbolic link, never blocks on a FIFO, never reads past the size limit."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = os.open(path if dir_fd is None else path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                     dir_fd=dir_fd)
     except OSError as exc:
-        if os.path.islink(path):
+        if exc.errno == errno.ELOOP:
             raise FileRejected("symbolic links are not followed") from None
         raise FileRejected(f"cannot open: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as fh:
@@ -110,49 +134,6 @@ def _open_regular(path: Path, max_bytes: int) -> Iterator[IO[bytes]]:
         if st.st_size > max_bytes:
             raise FileRejected(f"file is {st.st_size} bytes, over the limit of {max_bytes}")
         yield fh
-
-
-def sniff_encoding(fh: IO[bytes], *, allow_utf16: bool = False) -> str:
-    """UTF-8 (BOM or not), else GB18030 (a superset of GBK and GB2312); UTF-16 with a BOM for CSV and
-    TXT, as Excel's "Unicode text" export writes it. Reads the whole file once, in chunks, and rejects
-    binary junk (NUL bytes, many control characters) on the way."""
-    head = fh.read(4)
-    if head.startswith(codecs.BOM_UTF8):
-        candidates = ["utf-8-sig"]
-    elif allow_utf16 and head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        candidates = ["utf-16"]
-    else:
-        candidates = ["utf-8", "gb18030"]
-    offset = 0
-    for encoding in candidates:
-        fh.seek(0)
-        offset = _scan(fh, encoding)
-        if offset < 0:
-            return encoding
-    names = " or ".join(c.upper().replace("-SIG", "") for c in candidates)
-    raise FileRejected(f"not {names} text (undecodable byte at offset {offset})")
-
-
-def _scan(fh: IO[bytes], encoding: str) -> int:
-    """-1 when the whole file decodes as ``encoding``, else the offset of the first bad byte."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    done = chars = controls = 0
-    while True:
-        chunk = fh.read(CHUNK)
-        try:
-            text = decoder.decode(chunk, final=not chunk)
-        except UnicodeDecodeError as exc:
-            return done + max(exc.start, 0)
-        if "\x00" in text:
-            raise FileRejected("binary content (NUL bytes)")
-        chars += len(text)
-        controls += len(_CONTROLS.findall(text))
-        done += len(chunk)
-        if not chunk:
-            break
-    if controls > max(2, chars * MAX_CONTROL_SHARE):
-        raise FileRejected(f"binary content ({controls} control characters in {chars})")
-    return -1
 
 
 # ---------------------------------------------------------------- JSON, JSONL, TXT
@@ -227,6 +208,13 @@ def _iso_time(value: str) -> str:
         return value
     y, mo, d, h, mi, s = (int(g) if g else 0 for g in found.groups())
     return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"
+
+
+def _allow_csv_cells(max_bytes: int) -> None:
+    """A cell as long as the file may be: the csv module's default of 131,072 characters refuses a
+    long hotline transcript. The setting is process-wide, so it only ever grows."""
+    if csv.field_size_limit() < max_bytes:
+        csv.field_size_limit(max_bytes)
 
 
 def _csv_records(text: IO[str], spec: InboxSpec) -> Iterator[Record]:
@@ -316,23 +304,59 @@ def strip_html(html: str) -> str:
 def _eml_records(fh: IO[bytes], spec: InboxSpec) -> Iterator[Record]:
     mail = email.message_from_binary_file(fh, policy=email.policy.default)
     assert isinstance(mail, EmailMessage)
-    if not (mail["From"] or mail["Subject"] or mail["Date"]):
-        raise FileRejected("not an e-mail message (no From, Subject or Date header)")
-    try:
+    try:  # the header parser raises IndexError and the like on malformed values: all inside this block
+        if not (mail["From"] or mail["Subject"] or mail["Date"]):
+            raise FileRejected("not an e-mail message (no From, Subject or Date header)")
         part = mail.get_body(preferencelist=("plain", "html"))
-        body = part.get_content() if part is not None else ""
+        body = _part_text(part) if part is not None else ""
         if part is not None and part.get_content_type() == "text/html":
             body = strip_html(body)
         subject = str(mail["Subject"] or "")
         sender = email.utils.parseaddr(str(mail["From"] or ""))
-    except (LookupError, ValueError, TypeError, AttributeError) as exc:  # bad charsets and headers
-        raise FileRejected(f"unreadable e-mail: {exc}") from None
+    except (LookupError, ValueError, TypeError, AttributeError, IndexError, email.errors.MessageError) as exc:
+        raise FileRejected(f"unreadable e-mail: {type(exc).__name__}: {exc}") from None
     obj: dict[str, Any] = {"title": subject.strip(), "text": body.strip() if isinstance(body, str) else ""}
     if sender[0] or sender[1]:
         obj["author"] = {"name": sender[0] or sender[1], "id": sender[1] or None}
-    if mail["Message-ID"]:
-        obj["id"] = "mail-" + str(mail["Message-ID"]).strip().strip("<>")
-    with contextlib.suppress(TypeError, ValueError, IndexError):
+    message_id = _raw_header(mail, "Message-ID").strip().strip("<>").strip()
+    if message_id:  # read raw: the parsed header raises on ids such as "<>" that change nothing here
+        obj["id"] = "mail-" + message_id
+    with contextlib.suppress(TypeError, ValueError, IndexError, LookupError, email.errors.MessageError):
         if mail["Date"]:
             obj["published_at"] = email.utils.parsedate_to_datetime(str(mail["Date"])).isoformat()
     yield _message("message", obj, spec, fallback_source="other")
+
+
+_GB_NAMES = ("gb2312", "gbk", "x-gbk", "cp936", "gb18030", "euc-cn")
+_WESTERN = ("iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252")  # decode any byte: often a mislabel
+
+
+def _part_text(part: MIMEPart) -> str:
+    """The declared charset if the body is valid in it (any GB name read as GB18030, the superset),
+    else what the file readers would detect: get_content() would put U+FFFD for every byte of a body
+    with no or a wrong charset, and the message would be graded as mojibake."""
+    raw = part.get_payload(decode=True)
+    if not isinstance(raw, bytes):
+        return str(part.get_content())
+    charset = (part.get_content_charset() or "").lower()
+    if charset in _GB_NAMES:
+        charset = GB18030
+    if charset in _WESTERN and not raw.isascii():
+        with contextlib.suppress(FileRejected):  # Chinese text a mail program labelled Latin-1
+            return raw.decode(sniff_encoding(io.BytesIO(raw)))
+    if charset not in ("", "us-ascii", "ascii"):
+        with contextlib.suppress(LookupError, UnicodeDecodeError):
+            return raw.decode(charset)
+    return raw.decode(sniff_encoding(io.BytesIO(raw)))
+
+
+def _raw_header(mail: EmailMessage, name: str) -> str:
+    """A header as written; 8-bit bytes that are not UTF-8 make it count as absent."""
+    for key, value in mail.raw_items():
+        if key.lower() == name.lower():
+            try:
+                text = str(value).encode("utf-8", "surrogateescape").decode("utf-8")
+            except UnicodeError:
+                return ""
+            return re.sub(r"\s+", " ", text)
+    return ""

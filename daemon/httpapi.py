@@ -1,4 +1,7 @@
-"""The optional HTTP listener: a small router on a ThreadingHTTPServer, off unless ``http.listen`` is set.
+"""The optional HTTP listener: a small router on a bounded server (``daemon.httpserver``: at most
+``max_connections`` requests at once, a deadline and a byte budget per request), off unless
+``http.listen`` is set. Every malformed, oversized or slow request gets its own answer (400, 408, 411,
+413, 431, 503); none can reach the evaluation thread.
 
 ``POST /api/v1/messages`` takes JSON (an object or a list) or JSONL (``Content-Type:
 application/x-ndjson``) with ``Authorization: Bearer <token>``. Request threads only validate and
@@ -9,12 +12,15 @@ one evaluation thread reads them from there, and nothing accepted is lost in a c
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import io
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -23,11 +29,17 @@ import structlog
 
 from daemon.config import Config, InboxSpec
 from daemon.formats import FileRejected, records_from_bytes
+from daemon.httpserver import READ_CHUNK, BoundedServer, RequestReader, RequestTooLarge
+from daemon.httpserver import HttpLimits as HttpLimits  # re-exported: the listener's public knobs
 from daemon.ingest import publish
 from rules.message import message_to_dict
 
 log = structlog.get_logger(__name__)
 
+_DIGITS = re.compile(r"[0-9]+")
+_QUERY = re.compile(r"\?[^\s\"]*")
+DEFAULT_LIMITS = HttpLimits()
+_HUGE = 10**18  # a longer number is simply too large (and int() refuses over 4300 digits)
 JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/ndjson")
 
 
@@ -93,70 +105,116 @@ def authorized(route: Route, header: str | None) -> bool:
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
+    """One request per connection (HTTP/1.0: no idle keep-alive holds a slot), read against the clock
+    and a byte budget (``RequestReader``); any failure is this request's answer, never the server's."""
+
     router: Router
     server_version = "yuqing-sentinel"
-    timeout = 15  # a client that stalls mid-request does not hold a thread for ever
+    protocol_version = "HTTP/1.0"
+    limits: HttpLimits
+    reader: RequestReader
 
-    def do_GET(self) -> None:
-        self._dispatch()
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the plain socket file: reads go through the deadline and the budget instead
+        self.reader = RequestReader(self.connection, self.limits)
+        self.rfile = io.BufferedReader(self.reader, READ_CHUNK)
 
-    def do_POST(self) -> None:
-        self._dispatch()
+    def handle(self) -> None:
+        self.close_connection = True
+        self.requestline, self.request_version = "", "HTTP/1.0"  # until a request line is read
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+            if not self.raw_requestline:
+                return
+            if len(self.raw_requestline) > 65536:
+                self._send(Response.json(414, {"error": "request line too long"}))
+            elif self.parse_request():  # answers 400/431/505 itself
+                self._dispatch()
+        except RequestTooLarge:
+            self._refuse(431, f"request headers over {self.limits.max_header_bytes} bytes")
+        except TimeoutError:
+            self._refuse(408, "request not complete in time")
+        except OSError:
+            pass  # the client went away; nothing to answer
+
+    def _refuse(self, status: int, error: str) -> None:
+        log.info("http.refused", client=self.client_address[0], status=status, error=error)
+        with contextlib.suppress(OSError):
+            self._send(Response.json(status, {"error": error}))
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
         found = self.router.find(self.command, url.path)
-        if isinstance(found, Response):
-            self._send(found)
-            return
-        response = self._checked(found)
-        if response is None:
-            length = int(self.headers.get("Content-Length") or 0)
-            request = Request(self.command, url.path, parse_qs(url.query), dict(self.headers.items()),
-                              self.rfile.read(length), self.client_address[0])
-            try:
-                response = found.handler(request)
-            except Exception:
-                log.exception("http.error", path=url.path)
-                response = Response.json(500, {"error": "internal error; see the daemon's log"})
+        response = found if isinstance(found, Response) else self._checked(found)
+        if response is None and isinstance(found, Route):
+            length = content_length(self.headers.get_all("Content-Length") or [])
+            assert isinstance(length, int)  # checked above
+            self.reader.allow_body(length)
+            body = self.rfile.read(length)
+            if len(body) < length:
+                response = Response.json(400, {"error": f"body ended after {len(body)} of {length} bytes"})
+            else:
+                request = Request(self.command, url.path, parse_qs(url.query), dict(self.headers.items()),
+                                  body, self.client_address[0])
+                response = _answer(found, request)
+        assert response is not None
         self._send(response)
 
     def _checked(self, route: Route) -> Response | None:
         if not authorized(route, self.headers.get("Authorization")):
             return Response.json(401, {"error": "a valid bearer token is required"},
                                  (("WWW-Authenticate", 'Bearer realm="yuqing"'),))
-        if self.command == "POST":
-            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-                return Response.json(411, {"error": "send a Content-Length; chunked bodies are not accepted"})
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                return Response.json(400, {"error": "Content-Length is not a number"})
-            if length > route.max_body:
-                self.close_connection = True  # the unread body must not be taken for the next request
-                return Response.json(413, {"error": f"body of {length} bytes is over the limit of {route.max_body}"})
+        if self.headers.get("Transfer-Encoding"):
+            return Response.json(411, {"error": "send a Content-Length; chunked bodies are not accepted"})
+        length = content_length(self.headers.get_all("Content-Length") or [])
+        if isinstance(length, Response):
+            return length
+        if length > route.max_body:
+            return Response.json(413, {"error": f"body of {length} bytes is over the limit of {route.max_body}"})
         return None
 
     def _send(self, response: Response) -> None:
+        self.connection.settimeout(self.limits.request_timeout)  # a client that never reads is let go too
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Connection", "close")
         for name, value in response.headers:
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(response.body)
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http.request", client=self.client_address[0], line=format % args)
+        # The query is cut: an ack link's token is a credential (``?t=…``).
+        log.debug("http.request", client=self.client_address[0], line=_QUERY.sub("?…", format % args))
+
+
+def _answer(route: Route, request: Request) -> Response:
+    try:
+        return route.handler(request)
+    except Exception:
+        log.exception("http.error", path=request.path)
+        return Response.json(500, {"error": "internal error; see the daemon's log"})
+
+
+def content_length(values: list[str]) -> int | Response:
+    """The declared body size, or a 400 for anything but one plain decimal number (no sign, no
+    spaces inside, no repeats that disagree: a smuggled second length is refused, not guessed)."""
+    if not values:
+        return 0
+    given = {v.strip() for v in values}
+    if len(given) != 1 or not _DIGITS.fullmatch(value := given.pop()):
+        return Response.json(400, {"error": "Content-Length is not a number of bytes"})
+    return int(value) if len(value) < 19 else _HUGE
 
 
 class HttpServer:
-    def __init__(self, listen: str, router: Router) -> None:
+    def __init__(self, listen: str, router: Router, limits: HttpLimits = DEFAULT_LIMITS) -> None:
         host, _, port = listen.rpartition(":")
-        handler = type("Handler", (_RequestHandler,), {"router": router})
+        handler = type("Handler", (_RequestHandler,), {"router": router, "limits": limits})
         self.router = router
-        self.server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), handler)
-        self.server.daemon_threads = True
+        self.server = BoundedServer((host or "127.0.0.1", int(port)), handler, limits)
         self.thread = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
 
     @property

@@ -1,11 +1,8 @@
-"""Inbound folders: claim complete files, read them (daemon.formats), quarantine what cannot be read.
+"""Inbound folders: watch them, read claimed files (daemon.formats), publish into spool inboxes.
 
-Layout inside each inbox (same filesystem, so every move is an atomic rename):
-``processing/`` while a file is handled, ``processed/YYYY-MM-DD/`` after, ``failed/`` with
-``<name>.error.txt`` when it could not be read. A file is claimed by renaming it into ``processing/``:
-whoever loses the race gets FileNotFoundError, so a file is never handled twice at once.
-Feeds and the HTTP endpoint publish into spool inboxes under ``state_dir/spool`` the same way, so one
-path, one thread and one set of guarantees cover every kind of input.
+The folders themselves, their working folders and every move between them are daemon.inbox.
+Feeds and the HTTP endpoint publish into spool inboxes under ``state_dir/spool`` the same way
+collectors do, so one path, one thread and one set of guarantees cover every kind of input.
 """
 
 from __future__ import annotations
@@ -13,31 +10,27 @@ from __future__ import annotations
 import io
 import os
 import queue
-import re
-import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import structlog
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
-from daemon.clock import local
 from daemon.config import Config, InboxSpec
-from daemon.formats import FileRejected, read_records, sniff_encoding
+from daemon.encodings import sniff_encoding
+from daemon.formats import FileRejected, read_records
+from daemon.inbox import MAX_RESUMES, SETTLE_SECONDS, Inbox, name_problem, safe_name
 from rules.model import Message
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["FileRejected", "Inbox", "Parsed", "Watcher", "decode", "parse_file", "publish", "spool_dir", "spool_specs"]
+__all__ = ["MAX_RESUMES", "SETTLE_SECONDS", "FileRejected", "Inbox", "Parsed", "Watcher", "decode", "name_problem",
+           "parse_file", "publish", "safe_name", "spool_dir", "spool_specs"]
 
-TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp")
-SETTLE_SECONDS = 1.0  # a file written in place is taken only once it has not changed for this long
-MAX_NAME = 200
-_BAD_NAME = re.compile(r"[\x00-\x1f\x7f\\]|[\ud800-\udfff]")  # controls, backslashes, undecodable bytes
 SPOOLS = ("http", "feeds")
 
 
@@ -57,7 +50,8 @@ class Parsed:
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312). Never guesses past that."""
+    """UTF-8 (with or without BOM), else the legacy CJK encoding daemon.encodings finds; FileRejected
+    when in doubt."""
     return data.decode(sniff_encoding(io.BytesIO(data)))
 
 
@@ -70,116 +64,6 @@ def parse_file(path: Path, spec: InboxSpec, max_bytes: int) -> Parsed:
         else:
             parsed.errors.append(f"{record.where}: {record.error}")
     return parsed
-
-
-def name_problem(name: str) -> str | None:
-    """Names a collector's tool would never produce but a path trick would."""
-    if _BAD_NAME.search(name):
-        return f"unsafe file name {name!r} (control characters, backslashes or bytes that are not UTF-8)"
-    if len(name) > MAX_NAME:
-        return f"file name longer than {MAX_NAME} characters"
-    return None
-
-
-def safe_name(name: str) -> str:
-    cleaned = _BAD_NAME.sub("_", name)[:MAX_NAME]
-    return cleaned if cleaned.strip(". ") else "unnamed"
-
-
-class Inbox:
-    def __init__(self, spec: InboxSpec) -> None:
-        self.spec = spec
-        self.path = spec.path
-        self.processing = self.path / "processing"
-        self.processed = self.path / "processed"
-        self.failed = self.path / "failed"
-        self.young = 0
-
-    def prepare(self) -> None:
-        for folder in (self.path, self.processing, self.processed, self.failed):
-            folder.mkdir(parents=True, exist_ok=True)
-
-    def ready(self, now: float | None = None) -> list[str]:
-        """Names in the inbox that look complete, oldest first. ``young`` counts the files skipped
-        because they changed less than SETTLE_SECONDS ago: the caller looks again soon."""
-        now = time.time() if now is None else now
-        found: list[tuple[float, str]] = []
-        self.young = 0
-        with os.scandir(self.path) as entries:
-            for entry in entries:
-                if not self.wanted(entry.name):
-                    continue
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                if stat.S_ISDIR(st.st_mode):
-                    continue  # our own processing/ and the like; never descended into
-                if stat.S_ISREG(st.st_mode) and now - st.st_mtime < SETTLE_SECONDS:
-                    self.young += 1
-                else:  # links, FIFOs and devices are claimed only to be quarantined
-                    found.append((st.st_mtime, entry.name))
-        return [name for _, name in sorted(found)]
-
-    @staticmethod
-    def wanted(name: str) -> bool:
-        lower = name.lower()
-        return not name.startswith(".") and not lower.endswith(TEMP_SUFFIXES) and "/" not in name
-
-    def claim(self, name: str) -> Path | None:
-        source = self.path / name
-        target = self.processing / name
-        try:
-            st = os.lstat(source)
-            problem = name_problem(name)
-            if problem is None and stat.S_ISLNK(st.st_mode):
-                problem = "symbolic links are not followed"
-            elif problem is None and not stat.S_ISREG(st.st_mode):
-                problem = "not a regular file"
-            if problem is not None:
-                self.quarantine_path(source, problem)
-                log.warning("file.quarantined", file=safe_name(name), inbox=str(self.path), reason=problem)
-                return None
-            os.rename(source, target)
-        except FileNotFoundError:
-            return None  # taken by a rescan or removed by its producer
-        return target
-
-    def leftovers(self) -> list[Path]:
-        """Files a crash left in processing/: handled again (message ids make that idempotent)."""
-        return sorted(p for p in self.processing.iterdir() if p.is_file() or p.is_symlink())
-
-    def finish(self, path: Path, at: datetime) -> Path:
-        day = self.processed / local(at).date().isoformat()
-        day.mkdir(parents=True, exist_ok=True)
-        target = _free_name(day / path.name)
-        os.rename(path, target)
-        return target
-
-    def quarantine(self, path: Path, reason: str, at: datetime) -> Path:
-        # The reason is written first: a crash in between leaves the file to be quarantined again,
-        # never a file in failed/ without its reason.
-        target = _free_name(self.failed / safe_name(path.name))
-        shown = path.name if name_problem(path.name) is None else repr(path.name)
-        note = (f"file: {shown}\nwhen: {local(at).isoformat(timespec='seconds')}\n"
-                f"inbox: {self.path}\n\n{reason}\n")
-        Path(f"{target}.error.txt").write_text(note, encoding="utf-8", errors="backslashreplace")
-        os.rename(path, target)
-        return target
-
-    def quarantine_path(self, path: Path, reason: str) -> None:
-        self.quarantine(path, reason, datetime.now().astimezone())
-
-
-def _free_name(target: Path) -> Path:
-    """``x.json``, else ``x.1.json``, ``x.2.json`` …: a re-sent file never overwrites an earlier one."""
-    if not target.exists() and not target.is_symlink():
-        return target
-    for n in range(1, 100_000):
-        candidate = target.with_name(f"{target.stem}.{n}{target.suffix}")
-        if not candidate.exists() and not candidate.is_symlink():
-            return candidate
-    raise FileExistsError(target)
 
 
 @dataclass(frozen=True)
@@ -205,13 +89,27 @@ class _Handler(FileSystemEventHandler):
         self._put(event.src_path, complete=True)
 
     def on_created(self, event: FileSystemEvent) -> None:
-        # A rename-in gives only "created" (complete), but so does the start of an in-place write
-        # (not complete): treat it as unknown and let the settle time decide.
+        # The start of an in-place write (inotify IN_CREATE): not complete until it is closed or has
+        # settled. (With full events a rename from another folder arrives as a move, below.)
         if not event.is_directory:
             self._put(event.src_path, complete=False)
 
-    def on_moved(self, event: FileSystemEvent) -> None:  # renamed into the inbox: complete
-        self._put(event.dest_path, complete=True)
+    def on_moved(self, event: FileSystemEvent) -> None:
+        # Renamed into the inbox (IN_MOVED_TO), from inside it or from another folder: complete by the
+        # collector contract (write elsewhere, then rename), so taken at once. A move *out* of the inbox
+        # (our own claim into processing/) has no destination here and is ignored.
+        if event.dest_path and not event.is_directory:
+            self._put(event.dest_path, complete=True)
+
+
+def _observer() -> BaseObserver:
+    """inotify with full events where there is inotify: a file renamed in from a folder we do not watch
+    is then reported as moved in (IN_MOVED_TO), not as created, and need not wait for the settle time."""
+    try:
+        from watchdog.observers.inotify import InotifyObserver
+    except ImportError:  # not Linux: polling or another backend, which reports rename-ins as created
+        return Observer()
+    return InotifyObserver(generate_full_events=True)
 
 
 class Watcher:
@@ -219,7 +117,7 @@ class Watcher:
 
     def __init__(self, inboxes: list[Inbox]) -> None:
         self.events: queue.Queue[Event] = queue.Queue()
-        self.observer = Observer()
+        self.observer = _observer()
         for index, inbox in enumerate(inboxes):
             self.observer.schedule(_Handler(index, self.events), str(inbox.path), recursive=False)
 

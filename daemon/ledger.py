@@ -75,7 +75,8 @@ def row_for(store: Store, incident_id: str, now: datetime, notify: NotifyConfig 
     if incident.deadline_at is not None:
         deadline = f"{_at(incident.deadline_at)}（{'、'.join(deadline_teams(incident, notify))}）"
     return LedgerRow(
-        id=incident.id, level=incident.level.label, history=_history(store, incident_id), category=incident.category,
+        id=incident.id, level=incident.level.label, history=_history(store, incident_id),
+        category=mask(incident.category),
         title=mask(incident.title), first_seen=_at(line.first_seen), first_source=line.first_source,
         first_url=line.first_url or "", spread=line.spread_text, notified=_notified(store, incident_id),
         acknowledged=_acks(store, incident_id), deadline=deadline,

@@ -3,7 +3,8 @@
 Every figure is read from the store at scrape time rather than counted in memory: the store already
 records each message, verdict, delivery attempt and timer, counts survive restarts (Prometheus copes
 with counters that never reset), and `yuqing status`, a separate process, sees the same numbers.
-Failed reloads are a ``meta`` row the service bumps (daemon/status.py).
+Failed reloads are a ``meta`` row the service bumps (daemon/status.py). The one figure from memory is
+whether the store takes writes: when it does not, nothing can be recorded to say so.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def render(store: Store, now: datetime) -> str:
         _sample("yuqing_incidents_open", r["n"], {"level": r["level"]})
         for r in q("SELECT level, count(*) AS n FROM incidents WHERE status IN ('open', 'acknowledged')"
                    " GROUP BY level ORDER BY level")))
+    lines += _family("yuqing_store_writable", "gauge",
+                     "1 while the state database takes writes; 0 while new work is paused because it cannot.",
+                     [_sample("yuqing_store_writable", 1 if store.health.writable else 0)])
     lines += _family("yuqing_reload_failures_total", "counter", "Rule reloads refused (old rules kept).",
                      [_sample("yuqing_reload_failures_total", reload_failures(store))])
     rules = rules_loaded(store)

@@ -16,9 +16,11 @@ from functools import partial
 from pathlib import Path
 from typing import Literal, cast
 
+from channels.delivery import channel_secrets
 from channels.directory import Directory
 from channels.model import Person
 from channels.templates import check_overrides
+from daemon import logs
 from daemon.notifychannels import infer_address
 from daemon.notifyduty import DutyParser, hint
 from daemon.policy import NotifyConfig, Policy, Retry, Step
@@ -71,6 +73,8 @@ def load_notify(path: Path, *, env: Mapping[str, str]) -> NotifyConfig:
     if parser.problems:  # a rota with a broken shift has gaps that are not worth a warning each
         raise ConfigError(parser.problems)
     warnings = [Problem(text, where, severity="warning") for rota in rotas.values() for where, text in coverage(rota)]
+    # No log line may carry a channel's password, token or webhook key, even one written without its URL.
+    logs.hide(frozenset().union(*(channel_secrets(spec) for spec in channels.values())))
     return NotifyConfig(
         channels=channels, directory=Directory(people, teams), policies=policies,
         digest_at=digest_at, admin_team=admin, templates=templates, rotas=rotas, routes=routes,

@@ -3,13 +3,23 @@
 Delivery is at-least-once: a crash between a channel's acceptance and the sent mark sends once more,
 which beats losing a red alert. Retries back off exponentially with jitter, capped, for up to
 ``GIVE_UP_AFTER``; every attempt is recorded in ``deliveries``.
+
+A store that cannot take the record of an attempt (disk full, locked) never causes the attempt again:
+the outcome is kept in memory and written, with back-off, once the store takes writes again.
+
+Notifications of different incidents or channels are sent side by side (``workers`` threads), so one
+slow mail server or a burst of new incidents does not queue every alert behind the others; those of one
+incident on one channel keep their order. Only sending runs on the workers: every read and write of
+the store stays on the thread that called ``deliver_due``.
 """
 
 from __future__ import annotations
 
 import random
 import sqlite3
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,9 +30,11 @@ from daemon.alerts import alert_from_dict, alert_to_dict
 from daemon.clock import to_epoch
 from daemon.policy import Retry
 from daemon.store import Store, dumps, loads
+from daemon.storehealth import StoreUnwritable
 
 log = structlog.get_logger(__name__)
 
+WORKERS = 8  # notifications sent at once, each to its own incident and channel
 Deliver = Callable[[ChannelSpec, Notification], Result]
 Render = Callable[[Alert, ChannelSpec], "Rendered"]
 # (transaction, notification id, failing channel, fallback channel, attempts, now)
@@ -42,6 +54,7 @@ MAX_RETRY = timedelta(minutes=10)
 GIVE_UP_AFTER = timedelta(hours=24)
 GROUP = "group"  # meta key of notifications that may go out together
 SMS_CHARS = 140  # two segments
+STORE_RETRY_MAX = 30.0  # seconds between tries to write kept outcomes while the store stays unwritable
 
 
 def enqueue(db: sqlite3.Connection, notification_id: str, incident_id: str | None, channel: str,
@@ -83,17 +96,37 @@ class Pending:
     alert: Alert | None
 
 
+Sent = tuple[list[Pending], ChannelSpec | None, Result]  # a notification (a group as one), how it went
+
+
+@dataclass(frozen=True)
+class Unrecorded:
+    """An attempt whose outcome the store could not take yet: the notice is not attempted again."""
+
+    item: Pending
+    spec: ChannelSpec | None
+    result: Result
+    at: datetime
+
+
 class Outbox:
     def __init__(self, store: Store, channels: dict[str, ChannelSpec], deliver: Deliver,
                  rng: random.Random | None = None, render: Render | None = None, retry: Retry | None = None,
-                 on_fallback: OnFallback | None = None) -> None:
+                 on_fallback: OnFallback | None = None, monotonic: Callable[[], float] = time.monotonic,
+                 workers: int = WORKERS) -> None:
         self.store = store
+        self.workers = workers
+        self._pool: ThreadPoolExecutor | None = None
         self.channels = channels
         self.deliver = deliver
         self.rng = rng or random.Random()
         self.render = render  # needed only for falling back to another channel
         self.retry = retry or Retry(FIRST_RETRY, MAX_RETRY, GIVE_UP_AFTER)
         self.on_fallback = on_fallback  # tells the admin team, in the fallback's transaction
+        self.monotonic = monotonic  # waits between tries to write kept outcomes
+        self.unrecorded: dict[str, Unrecorded] = {}
+        self._store_failures = 0
+        self._store_retry_at = float("-inf")
 
     def due(self, now: datetime, limit: int = 50) -> list[Pending]:
         rows = self.store.query(
@@ -105,15 +138,39 @@ class Outbox:
     def deliver_due(self, now: Callable[[], datetime], *, flush: bool = False) -> int:
         """Try every due notification once (``flush``: also those still waiting for their group).
         Returns how many were attempted."""
+        self.record_kept()
         pending = self.due(datetime.max.replace(tzinfo=now().tzinfo) if flush else now())
-        done: set[str] = set()
+        done: set[str] = set(self.unrecorded)  # delivered already: only their record is missing
+        lanes: dict[tuple[str, str | None], list[list[Pending]]] = {}
         for item in pending:
             if item.notification.id in done:
                 continue
             group = self._group_of(item) if item.notification.meta.get(GROUP) else [item]
+            group = [g for g in group if g.notification.id not in done]
             done |= {g.notification.id for g in group}
-            self._attempt(group, now)
-        return len(done)
+            lanes.setdefault((item.notification.channel, item.incident_id), []).append(group)
+        if len(lanes) <= 1 or self.workers <= 1:
+            sent = [self._send(group) for lane in lanes.values() for group in lane]
+        else:
+            pool = self._pool or ThreadPoolExecutor(self.workers, thread_name_prefix="deliver")
+            self._pool = pool
+            futures: list[Future[list[Sent]]] = [pool.submit(self._send_lane, lane) for lane in lanes.values()]
+            sent = [one for future in futures for one in future.result()]
+        for group, spec, result in sent:
+            self._log_grouped(group)
+            for item in group:
+                self._record(item, spec, result, now)
+        return sum(len(group) for group, _spec, _result in sent)
+
+    def _send_lane(self, lane: list[list[Pending]]) -> list[Sent]:
+        """One incident's notifications on one channel, in order (on a worker thread)."""
+        return [self._send(group) for group in lane]
+
+    def close(self) -> None:
+        """Let the sending threads go (they are idle between ``deliver_due`` calls)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _group_of(self, item: Pending) -> list[Pending]:
         """Every pending grouped notification to the same people on the same channel, due or not: the
@@ -127,19 +184,65 @@ class Outbox:
                          alert_from_dict(loads(r["alert"])) if r["alert"] else None) for r in rows]
         return group or [item]
 
-    def _attempt(self, group: list[Pending], now: Callable[[], datetime]) -> None:
+    def _send(self, group: list[Pending]) -> Sent:
+        """Send one notification (a group as one): no store access, so it may run on a worker thread.
+        Whatever goes wrong in sending is that notification's outcome, never the outbox's end."""
         spec = self.channels.get(group[0].notification.channel)
         n = group[0].notification if len(group) == 1 else combined(group, spec)
-        result = (Result(Outcome.PERMANENT, f'channel "{n.channel}" is not configured') if spec is None
-                  else self.deliver(spec, n))
+        if spec is None:
+            return group, spec, Result(Outcome.PERMANENT, f'channel "{n.channel}" is not configured')
+        try:
+            return group, spec, self.deliver(spec, n)
+        except Exception as exc:  # a channel's bug: retried like a failed send, with back-off
+            log.exception("notify.send_raised", notification=n.id, channel=n.channel)
+            return group, spec, Result(Outcome.RETRY, f"sending raised {type(exc).__name__}")
+
+    @staticmethod
+    def _log_grouped(group: list[Pending]) -> None:
         if len(group) > 1:
-            log.info("notify.grouped", channel=n.channel, notifications=[g.notification.id for g in group])
-        for item in group:
-            self._record(item, spec, result, now)
+            log.info("notify.grouped", channel=group[0].notification.channel,
+                     notifications=[g.notification.id for g in group])
 
     def _record(self, item: Pending, spec: ChannelSpec | None, result: Result, now: Callable[[], datetime]) -> None:
+        fact = Unrecorded(item, spec, result, now())
+        if self.unrecorded or not self.store.health.writable:  # keep it behind those already waiting
+            self._keep(fact)
+            return
+        try:
+            self._write(fact)
+        except StoreUnwritable:
+            self._keep(fact)
+
+    def _keep(self, fact: Unrecorded) -> None:
+        self.unrecorded[fact.item.notification.id] = fact
+        log.error("notify.unrecorded", notification=fact.item.notification.id, incident=fact.item.incident_id,
+                  channel=fact.item.notification.channel, outcome=fact.result.outcome.value,
+                  kept=len(self.unrecorded), hint="kept in memory until the store takes writes; not sent again")
+
+    def record_kept(self) -> bool:
+        """Write the outcomes kept while the store was unwritable, in order. True when none is left.
+
+        Tries at once when the store took a write elsewhere since; otherwise backs off 1 s, 2 s … 30 s."""
+        if not self.unrecorded:
+            return True
+        if not self.store.health.writable and self.monotonic() < self._store_retry_at:
+            return False
+        for key, fact in list(self.unrecorded.items()):
+            try:
+                self._write(fact)
+            except StoreUnwritable:
+                self._store_failures += 1
+                wait = min(2.0 ** (self._store_failures - 1), STORE_RETRY_MAX)
+                self._store_retry_at = self.monotonic() + wait
+                return False
+            del self.unrecorded[key]
+            log.warning("notify.recorded_late", notification=key, delivered_at=fact.at.isoformat())
+        self._store_failures = 0
+        return True
+
+    def _write(self, fact: Unrecorded) -> None:
+        item, spec, result, at = fact.item, fact.spec, fact.result, fact.at
         n = item.notification
-        at = now()
         attempts = item.attempts + 1
         status, next_at = "sent", None
         if result.outcome is Outcome.RETRY:

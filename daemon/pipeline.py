@@ -7,11 +7,11 @@ rerun finds every message already stored, so nothing is notified twice.
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -20,19 +20,23 @@ import structlog
 from daemon import incidents
 from daemon.clock import Clock, to_epoch
 from daemon.escalation import Escalation
-from daemon.formats import FileRejected, read_records
-from daemon.ingest import Inbox
+from daemon.formats import FileRejected, ReaderFailed, read_records
+from daemon.ingest import MAX_RESUMES, Inbox
+from daemon.review import ReviewNet, record_review
 from daemon.rulebook import Rulebook
 from daemon.spread import figures, message_columns
 from daemon.store import Store, dumps, loads
 from daemon.stories import Stories
 from rules.message import message_to_dict
 from rules.model import Analysis, Level, Message, Verdict, content_hash
+from rules.reviewnet import ReviewScore
 from rules.text import Analyzer
 
 log = structlog.get_logger(__name__)
 
 Handled = Literal["graded", "ungraded", "duplicate"]
+MAX_DAYS_AHEAD = timedelta(days=2)  # as Splunk's MAX_DAYS_HENCE: a little clock skew is normal
+MAX_DAYS_AGO = timedelta(days=2000)  # as Splunk's MAX_DAYS_AGO
 MAX_LISTED_ERRORS = 1000  # a 100,000-line file of garbage needs no 100,000-line reason file
 
 
@@ -46,17 +50,33 @@ class Pipeline:
     max_file_bytes: int
     stories: Stories
     tick: Callable[[], None] = lambda: None  # called between records: the service pings systemd's watchdog
+    review: ReviewNet | None = None  # 待研判 for messages no rule matched; None: no review list
 
     def handle_file(self, inbox: Inbox, path: Path) -> None:
         """Handle a claimed file in ``processing/`` and move it out. Never raises for bad input.
 
-        Records are streamed, one transaction per message, so memory stays flat however long the file."""
+        Records are streamed, one transaction per message, so memory stays flat however long the file.
+        A file the process died on when it was taken and on MAX_RESUMES resumes is not read again."""
+        resumes = inbox.begin(path.name)
+        if resumes > MAX_RESUMES:
+            reason = (f"the daemon stopped {resumes} times while reading this file (when it was taken and on"
+                      f" {resumes - 1} resumes); it is set aside so that the files after it are handled")
+            self._quarantine(inbox, path, reason, 0, self.clock.now())
+            return
+        try:
+            self._read(inbox, path)
+        except sqlite3.Error:
+            inbox.not_its_fault(path.name)
+            raise
+
+    def _read(self, inbox: Inbox, path: Path) -> None:
         now = self.clock.now()
         counts: dict[str, int] = {}
         errors: list[str] = []
         good = bad = 0
         try:
-            for record in read_records(path, inbox.spec, inbox.spec.max_file_bytes or self.max_file_bytes):
+            for record in read_records(path, inbox.spec, inbox.spec.max_file_bytes or self.max_file_bytes,
+                                       dir_fd=inbox.fd_of(path)):
                 self.tick()
                 if record.message is None:
                     bad += 1
@@ -68,6 +88,8 @@ class Pipeline:
                 bad += outcome == "error"
                 counts[outcome] = counts.get(outcome, 0) + 1
         except (FileRejected, OSError, UnicodeError) as exc:
+            if isinstance(exc, ReaderFailed):  # a bug in a reader, not only a bad file: keep the traceback
+                log.error("file.reader_failed", file=path.name, exc_info=exc.__cause__)
             reason = str(exc) if not good else f"{exc}\n({good} earlier record(s) were processed)"
             self._quarantine(inbox, path, reason, good, now)
             return
@@ -77,7 +99,7 @@ class Pipeline:
                       " the file is sent again.\n" + "\n".join(errors) + more)
             self._quarantine(inbox, path, reason, good, now)
             return
-        sha = _sha256(path)
+        sha = inbox.sha256_hex(path)
         target = inbox.finish(path, now)
         self._record_file(inbox, path.name, sha, "processed", good, None, now)
         log.info("file.processed", file=path.name, inbox=str(inbox.path), moved_to=str(target), **counts)
@@ -96,6 +118,7 @@ class Pipeline:
 
     def handle_message(self, message: Message, file: str | None = None) -> Handled:
         now = self.clock.now()
+        message = plausible_time(message, now)
         seen = self.store.find_message(message.id, _hash(message))
         if seen is not None:
             self._update_duplicate(seen.id, message, now)
@@ -106,13 +129,16 @@ class Pipeline:
         analysis, verdict = self.rulebook.evaluate(self.analyzer, message, now)
         fingerprint = self.stories.fingerprint(message, analysis.words)
         found = self.stories.find(fingerprint, now)
+        # A message of a known story is read with it; one on its own may go on the review list (never alerted).
+        flagged = self.review.assess(message, verdict) if self.review is not None and not found else None
         incident_id = (self._join(found[0], found[1], message, analysis, verdict, file, now) if found
-                       else self._commit(message, analysis, verdict, file, now))
+                       else self._commit(message, analysis, verdict, file, now, flagged))
         if incident_id is not None:
             self.stories.add(incident_id, fingerprint, now)
         log.info("message.graded", message=message.id, source=message.source, level=str(verdict.level),
                  rules=[m.rule_id for m in verdict.matches], keywords=sorted(analysis.words),
                  incident=incident_id, joined=found[1] if found else None, period=verdict.period,
+                 review=round(flagged.score, 3) if flagged else None,
                  suppressed=[f"{s.rule_id}: {s.reason}" for s in verdict.suppressed] or None,
                  place=str(verdict.place) if verdict.place else None)
         return "graded" if verdict.level > Level.NONE else "ungraded"
@@ -135,7 +161,7 @@ class Pipeline:
                             metrics.get("likes", 0), metrics.get("views", 0), known_id))
 
     def _commit(self, message: Message, analysis: Analysis, verdict: Verdict, file: str | None,
-                now: datetime) -> str | None:
+                now: datetime, flagged: ReviewScore | None = None) -> str | None:
         """A message that joins no story: it opens one when graded."""
         with self.store.transaction() as db:
             incident_id = None
@@ -143,6 +169,8 @@ class Pipeline:
                 incident = incidents.open_incident(db, self.store, message, verdict, now)
                 incident_id = incident.id
             self._insert(db, message, analysis, verdict, file, incident_id, now)
+            if flagged is not None and incident_id is None and self.review is not None:
+                record_review(db, message.id, flagged, self.review.scorer.name, now)
             if incident_id is not None:
                 incidents.refresh_spread(db, incident_id, *figures(db, incident_id, now), now)
                 self.escalation.schedule(db, incidents.get(db, incident_id))
@@ -200,7 +228,7 @@ class Pipeline:
                    tuple(columns.values()))
 
     def _quarantine(self, inbox: Inbox, path: Path, reason: str, good: int, now: datetime) -> None:
-        sha = _sha256(path) if path.exists() else ""
+        sha = inbox.sha256_hex(path)
         target = inbox.quarantine(path, reason, now)
         self._record_file(inbox, path.name, sha, "failed", good, reason, now)
         log.warning("file.quarantined", file=path.name, moved_to=str(target), reason=reason.splitlines()[0])
@@ -211,6 +239,19 @@ class Pipeline:
             db.execute("INSERT INTO files (inbox, name, sha256, status, records, reason, at)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?)", (str(inbox.path), name, sha, status, records, reason,
                                                         to_epoch(now)))
+
+
+def plausible_time(message: Message, now: datetime) -> Message:
+    """A publication time more than MAX_DAYS_AHEAD ahead or MAX_DAYS_AGO behind is a collector's bug
+    (a zeroed field reads 1970): the message is kept and graded as received now, with a warning."""
+    moment = message.published_at
+    if moment is None or now - MAX_DAYS_AGO <= moment <= now + MAX_DAYS_AHEAD:
+        return message
+    ahead = moment > now
+    log.warning("message.time_ignored", message=message.id, published_at=moment.isoformat(),
+                reason=f"more than {(MAX_DAYS_AHEAD if ahead else MAX_DAYS_AGO).days} days"
+                       f" {'ahead of' if ahead else 'before'} the time it was received")
+    return dataclasses.replace(message, published_at=None)
 
 
 def verdict_to_dict(verdict: Verdict, analysis: Analysis | None = None) -> dict[str, object]:
@@ -224,11 +265,3 @@ def verdict_to_dict(verdict: Verdict, analysis: Analysis | None = None) -> dict[
 
 def _hash(message: Message) -> str:
     return content_hash(message.source, message.title, message.text)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -22,6 +22,7 @@ from daemon.reports import DeadlineRow, IncidentLine, Report, level_label
 
 CHART_DAYS = "chart-days@yuqing"
 CHART_SPREAD = "chart-spread@yuqing"
+REVIEWS_SHOWN = 20  # 待研判 in the page; the workbook has them all
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,15 @@ max-width:760px;margin:0 auto;padding:16px;background:#fff">
 <h2 style="font-size:18px">五、回潮情况</h2>
 {% for line in r.resurgences %}<p>{{ line.id }} {{ line.title }}（{{ line.level_label }}，
 第{{ line.resurgences }}次回潮，{{ line.status }}）</p>{% else %}<p>本期无回潮事件。</p>{% endfor %}
+<h2 style="font-size:18px">六、待研判信息</h2>
+{% if r.reviews %}<p>未命中预警规则、但疑似舆情事件的信息 <b>{{ r.reviews|length }}</b> 条，请值班人员研判（未发预警）。
+{% if r.reviews|length > review_shown %}下表列出分值最高的 {{ review_shown }} 条，全部见附件。{% endif %}</p>
+<table style="border-collapse:collapse;width:100%;font-size:14px" border="1" cellpadding="5">
+<tr style="background:#f1f3f4"><th>时间</th><th>来源</th><th>信息</th><th>研判依据</th><th>分值</th></tr>
+{% for item in reviews %}<tr><td>{{ at(item.at) }}</td><td>{{ item.source }}</td><td>{{ item.headline }}
+{% if item.url %}<br><a href="{{ item.url }}">原文链接</a>{% endif %}</td><td>{{ item.features|join("、") }}</td>
+<td>{{ "%.2f"|format(item.score) }}</td></tr>{% endfor %}</table>
+{% else %}<p>本期无待研判信息。</p>{% endif %}
 <p style="color:#5f6368;font-size:12px;margin-top:24px">舆情哨兵自动生成。详细台账见附件。</p>
 </body></html>
 """
@@ -102,7 +112,9 @@ def render(report: Report) -> RenderedReport:
         title=period.title, r=report, label=level_label, colors=COLORS, cid_days=CHART_DAYS,
         cid_spread=CHART_SPREAD, start=_at(period.start), end=_at(period.end), generated=_at(report.generated_at),
         when=lambda line: _at(line.first_seen) if line.first_seen else "",
-        groups=[("按类别", report.by_category), ("按首发来源", report.by_source), ("按地区", report.by_region)])
+        groups=[("按类别", report.by_category), ("按首发来源", report.by_source), ("按地区", report.by_region)],
+        reviews=sorted(report.reviews, key=lambda item: -item.score)[:REVIEWS_SHOWN], review_shown=REVIEWS_SHOWN,
+        at=_at)
     return RenderedReport(period.title, html, text(report), images, xlsx(report))
 
 
@@ -125,6 +137,10 @@ def text(report: Report) -> str:
     lines.append(f"处置时限：按时{met}起，超时{missed}起。")
     if report.resurgences:
         lines.append("回潮：" + "；".join(f"{line.id} {line.title}" for line in report.resurgences))
+    if report.reviews:
+        lines.append(f"待研判：{len(report.reviews)}条（未命中规则、疑似舆情，请研判）")
+        lines += [f"- {item.headline}（{item.source}，{'、'.join(item.features[:3])}）"
+                  for item in sorted(report.reviews, key=lambda item: -item.score)[:REVIEWS_SHOWN]]
     return "\n".join(lines)
 
 
@@ -153,6 +169,11 @@ def xlsx(report: Report) -> bytes:
     limits.append(["责任单位", "按时", "超时", "未到期"])
     for row in report.deadlines:
         limits.append(deadline_row(row))
+    pending = book.create_sheet("待研判")
+    pending.append(["时间", "来源", "信息编号", "标题", "内容", "链接", "研判依据", "分值"])
+    for item in report.reviews:
+        pending.append([_at(item.at), item.source, item.message_id, item.title, item.text[:1000], item.url or "",
+                        "、".join(item.features), round(item.score, 3)])
     for ws in book.worksheets:
         for cell in ws[1]:
             cell.font = Font(bold=True)

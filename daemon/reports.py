@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from daemon import incidents
+from channels.masking import mask
+from daemon import incidents, review
 from daemon.clock import SHANGHAI, from_epoch, local, to_epoch
 from daemon.incidents import Incident
 from daemon.policy import NotifyConfig
@@ -113,6 +114,7 @@ class Report:
     deadlines: tuple[DeadlineRow, ...]
     resurgences: tuple[IncidentLine, ...]
     top: tuple[IncidentLine, ...] = field(default=())
+    reviews: tuple[review.ReviewItem, ...] = field(default=())  # 待研判 flagged in the period, newest first
 
 
 def build_report(store: Store, period: Period, now: datetime, notify: NotifyConfig | None = None) -> Report:
@@ -138,6 +140,7 @@ def build_report(store: Store, period: Period, now: datetime, notify: NotifyConf
         by_source=_count(line.first_source for line in lines), by_region=_count(line.region for line in lines),
         trend=trend(store, period.end), deadlines=deadlines(store, period, now, notify),
         resurgences=tuple(line for line in lines if line.id in resurged), top=tuple(lines[:TOP_INCIDENTS]),
+        reviews=tuple(review.items(store, period.start, period.end)),
     )
 
 
@@ -162,10 +165,10 @@ def _regions(store: Store, ids: list[str]) -> dict[str, str]:
 
 def line_for(incident: Incident, regions: dict[str, str]) -> IncidentLine:
     return IncidentLine(
-        id=incident.id, title=incident.title, level=str(incident.level), level_label=incident.level.label,
-        category=incident.category, first_seen=incident.first_seen or incident.alert.first_seen,
+        id=incident.id, title=mask(incident.title), level=str(incident.level), level_label=incident.level.label,
+        category=mask(incident.category), first_seen=incident.first_seen or incident.alert.first_seen,
         first_source=incident.first_source or incident.alert.source or UNKNOWN,
-        first_url=incident.first_url or incident.alert.url, region=regions.get(incident.id, UNKNOWN),
+        first_url=incident.first_url or incident.alert.url, region=mask(regions.get(incident.id, UNKNOWN)),
         spread=dict(incident.spread), status=STATUS_LABELS.get(incident.status, incident.status),
         resurgences=incident.resurgences)
 

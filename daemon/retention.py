@@ -31,6 +31,9 @@ def prune_processed(folders: Iterable[Path], keep: timedelta, now: datetime) -> 
     oldest = local(now).date() - timedelta(days=max(keep.days, 1))
     removed = 0
     for folder in folders:
+        if folder.is_symlink():  # swapped for a link by someone with write access to the inbox
+            log.warning("retention.link_skipped", folder=str(folder))
+            continue
         for day in sorted(folder.iterdir()) if folder.is_dir() else ():
             try:
                 when = date.fromisoformat(day.name)

@@ -2,15 +2,19 @@
 
 One thread evaluates (jieba and durable_rules are not thread-safe); a second delivers the outbox so a
 slow SMTP server never holds up grading. SIGTERM finishes the file in hand; SIGHUP reloads the rules.
+While the state database cannot be written the service pauses new work and waits for it by itself
+(daemon/storehealth.py); a state file deleted or replaced under it stops it with exit code 1.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -19,8 +23,9 @@ import structlog
 from channels import local as local_channels
 from channels.delivery import deliver
 from daemon import ackpage, closure, incidents, paperwork, retention, status
-from daemon.admin import fallback_notice
-from daemon.clock import Clock, SystemClock
+from daemon.admin import fallback_notice, store_recovered, store_trouble_notices
+from daemon.clock import Clock, ClockWatch, SystemClock
+from daemon.clockstep import move_pending
 from daemon.config import Config
 from daemon.escalation import Escalation
 from daemon.feeds import start_feeds
@@ -33,14 +38,18 @@ from daemon.pipeline import Pipeline
 from daemon.reload import RulesWatcher, build_checked, notify_admin
 from daemon.rendering import ChannelRenderer
 from daemon.report_mail import with_report_parts
+from daemon.review import build_review_net
 from daemon.rulebook import build_rulebook, new_analyzer
 from daemon.sdnotify import SystemdNotifier
+from daemon.statelock import StoreWatch, lock_state_dir
 from daemon.store import Store
+from daemon.storehealth import StoreUnwritable
 from daemon.stories import Stories
 
 log = structlog.get_logger(__name__)
 
 TIMER_POLL = 1.0  # seconds: timers fire within this of due, even while a backlog is worked off
+STORE_PROBE_MAX = 30.0  # seconds between write tries while the store cannot be written
 
 
 class Service:
@@ -56,12 +65,24 @@ class Service:
         self.last_ping = self.last_timers = time.monotonic()
         self.last_pruned = float("-inf")  # the first rescan prunes
         self.escalation: Escalation | None = None  # set once the rules and policies are loaded
+        self.store_probe_at: float | None = None  # while the store cannot be written: when to try again
+        self.store_failures = 0
+        self.exit_code = 0  # 1 when the daemon stops because of its state file
 
     def run(self) -> int:
+        lock = lock_state_dir(self.config.state_dir)  # before anything is read or written: one daemon only
+        try:
+            return self._run_locked()
+        finally:
+            lock.release()
+
+    def _run_locked(self) -> int:
         started = time.monotonic()
         local_channels.register()
         notify = load_notify(self.config.notify, env=os.environ)
-        store = Store(self.config.database)
+        store = Store(self.config.database, self.config.busy_timeout.total_seconds(), self.clock)
+        self.clock_watch = ClockWatch(self.clock)
+        self.store_watch = StoreWatch(self.config.database)
         self.store, self.notify = store, notify
         analyzer = new_analyzer(self.config)
         rulebook = build_rulebook(self.config, analyzer)
@@ -81,7 +102,7 @@ class Service:
                                      self.config.watch)
         stories.rebuild(store, self.clock.now())
         self.pipeline = Pipeline(store, analyzer, rulebook, escalation, self.clock, self.config.max_file_bytes,
-                                 stories, tick=self._keepalive)
+                                 stories, tick=self._keepalive, review=build_review_net(self.config.review))
         self.outbox = Outbox(store, notify.channels, with_report_parts(deliver), render=renderer, retry=notify.retry,
                              on_fallback=fallback_notice(notify))
         self.inboxes = [Inbox(spec) for spec in (*self.config.inboxes, *spool_specs(self.config))]
@@ -103,6 +124,7 @@ class Service:
         paperwork.tick(self.config, store, self.notify, self.clock.now())
         self._prune()
         self.outbox.deliver_due(self.clock.now, flush=True)  # --once waits for nothing: groups go now
+        self.outbox.close()
         log.info("service.done", **store.counts())
         store.close()
         return 0
@@ -126,33 +148,20 @@ class Service:
             ackpage.serve(self.http.router, store, self.config, self.notify.directory, self.clock)
             self.http.router.add("GET", "/metrics", MetricsEndpoint(store, self.clock.now))
         feeds = start_feeds(self.config, store, spool_dir(self.config, "feeds"))
-        last_scan = time.monotonic()
+        self.last_scan = time.monotonic()
         try:
             while not self.stopping.is_set():
-                for event in watcher.drain(timeout=0.5):
-                    if self.stopping.is_set():
-                        break
-                    if event.complete:
-                        self._take_one(self.inboxes[event.inbox], event.name)
-                    else:
-                        self.inboxes[event.inbox].young += 1
-                if escalation.fire_due(store, self.clock.now()) + closure.announce(
-                        store, self.notify, self.renderer, self.clock.now()):
-                    self.delivery_wakeup.set()
-                # A file still being written in place is looked at again once it has settled.
-                young = any(inbox.young for inbox in self.inboxes)
-                since_scan = time.monotonic() - last_scan
-                if since_scan >= self.rescan_seconds or (young and since_scan >= SETTLE_SECONDS):
-                    self._resume_and_scan(settled_only=True)
-                    self._close_quiet_stories()
-                    self._prune()
-                    if paperwork.tick(self.config, store, self.notify, self.clock.now()):
-                        self.delivery_wakeup.set()
-                    last_scan = time.monotonic()
-                if rules_watcher.due() or self.reload_requested.is_set():
-                    self.reload_requested.clear()
-                    self.reload()
-                self._keepalive()
+                self._check_store_file()
+                if self.stopping.is_set():
+                    break
+                if not store.health.writable:
+                    self._wait_for_store(watcher)
+                    continue
+                if self.store_probe_at is not None:  # writable again (this thread's probe or another's write)
+                    self._store_back()
+                # Marked in store.health: the next round pauses; a file in hand stays in processing/.
+                with contextlib.suppress(StoreUnwritable):
+                    self._tick(watcher, rules_watcher, escalation)
         finally:
             self.notifier.stopping()
             watcher.stop()
@@ -166,7 +175,70 @@ class Service:
             self.pipeline.rulebook.close()
             log.info("service.stopped", **store.counts())
             store.close()
-        return 0
+        return self.exit_code
+
+    def _check_store_file(self) -> None:
+        """A state file deleted or replaced under the daemon: stop with an error, so that systemd restarts
+        it on the file that is there now instead of writing on into one nobody reads."""
+        problem = self.store_watch.problem()
+        if problem is not None and not self.stopping.is_set():
+            log.error("store.lost", path=str(self.store.path), problem=problem,
+                      hint="stopping with an error; systemd restarts the daemon on the file there now")
+            self.exit_code = 1
+            self.stopping.set()
+
+    def _tick(self, watcher: Watcher, rules_watcher: RulesWatcher, escalation: Escalation) -> None:
+        store = self.store
+        self._follow_clock()
+        for event in watcher.drain(timeout=0.5):
+            if self.stopping.is_set() or not store.health.writable:
+                break  # the rest is found by the next scan
+            if event.complete:
+                self._take_one(self.inboxes[event.inbox], event.name)
+            else:
+                self.inboxes[event.inbox].young += 1
+        if escalation.fire_due(store, self.clock.now()) + closure.announce(
+                store, self.notify, self.renderer, self.clock.now()):
+            self.delivery_wakeup.set()
+        # A file still being written in place is looked at again once it has settled.
+        young = any(inbox.young for inbox in self.inboxes)
+        since_scan = time.monotonic() - self.last_scan
+        if since_scan >= self.rescan_seconds or (young and since_scan >= SETTLE_SECONDS):
+            self._resume_and_scan(settled_only=True)
+            self._close_quiet_stories()
+            self._prune()
+            if paperwork.tick(self.config, store, self.notify, self.clock.now()):
+                self.delivery_wakeup.set()
+            self.last_scan = time.monotonic()
+        if rules_watcher.due() or self.reload_requested.is_set():
+            self.reload_requested.clear()
+            self.reload()
+        self._keepalive()
+
+    def _wait_for_store(self, watcher: Watcher) -> None:
+        """One round while the store cannot be written: claim nothing (files wait in the inbox, feeds
+        pause), keep systemd's watchdog fed, and try a small write with back-off (1 s, 2 s … 30 s)."""
+        now = time.monotonic()
+        if self.store_probe_at is None:  # the first round of this episode
+            self.store_failures, self.store_probe_at = 0, now + 1.0
+            trouble = self.store.health.trouble
+            self.notifier.status(f"paused: state database cannot be written ({trouble.reason if trouble else ''})")
+            self.delivery_wakeup.set()  # the admin notice goes from the delivery thread
+        for _ in watcher.drain(timeout=0.5):
+            pass  # not claimed: the scan after recovery finds every file still in the inbox
+        self._ping_watchdog()
+        if time.monotonic() < self.store_probe_at:
+            return
+        if self.store.probe():
+            return  # the next round goes on (_store_back)
+        self.store_failures += 1
+        self.store_probe_at = time.monotonic() + min(2.0 ** self.store_failures, STORE_PROBE_MAX)
+
+    def _store_back(self) -> None:
+        self.store_probe_at = None
+        self.last_scan = float("-inf")  # rescan at once: whatever arrived meanwhile, files left in processing/
+        self.notifier.status(f"watching {len(self.inboxes)} inbox(es)")
+        self.delivery_wakeup.set()  # kept outcomes are written, the recovery notice queued
 
     # ---------------------------------------------------------------- work
 
@@ -190,18 +262,38 @@ class Service:
         if path is not None:
             self._handle(inbox, path)
 
-    def _keepalive(self) -> None:
-        """Between files and records: ping systemd's watchdog, and fire due timers at least every second,
-        so a red escalation never waits behind a long backlog."""
+    def _ping_watchdog(self) -> None:
         now = time.monotonic()
         interval = self.notifier.watchdog_interval
         if interval is not None and now - self.last_ping >= interval:
             self.notifier.ping()
             self.last_ping = now
-        if self.escalation is not None and now - self.last_timers >= TIMER_POLL:
-            self.last_timers = now
-            if self.escalation.fire_due(self.store, self.clock.now()):
-                self.delivery_wakeup.set()
+
+    def _keepalive(self) -> None:
+        """Between files and records: ping systemd's watchdog, and fire due timers at least every second,
+        so a red escalation never waits behind a long backlog."""
+        self._ping_watchdog()
+        now = time.monotonic()
+        if self.escalation is None or now - self.last_timers < TIMER_POLL:
+            return
+        self.last_timers = now
+        self._check_store_file()  # within a second, even in the middle of a long file
+        self._follow_clock()
+        if self.escalation.fire_due(self.store, self.clock.now()):
+            self.delivery_wakeup.set()
+
+    def _follow_clock(self) -> None:
+        """Waits are kept by the monotonic clock: a wall clock stepped back moves every pending wait with
+        it (daemon/clockstep.py); one stepped forward fires what is due, each repeating step once, saying
+        how many of its rounds were missed (daemon/escalation.py)."""
+        jump = self.clock_watch.step()
+        if jump is None:
+            return
+        moved: dict[str, int] = {}
+        if jump < timedelta(0):
+            with self.store.transaction() as db:
+                moved = move_pending(db, jump)
+        log.warning("clock.stepped", seconds=round(jump.total_seconds(), 1), moved=moved)
 
     def _handle(self, inbox: Inbox, path: Path) -> None:
         self._keepalive()
@@ -213,12 +305,33 @@ class Service:
             self.delivery_wakeup.wait(timeout=1.0)
             self.delivery_wakeup.clear()
             try:
+                self._store_notices()
                 while self.outbox.deliver_due(self.clock.now):
                     pass
             except Exception:  # a bug here must not silently stop all delivery
                 log.exception("outbox.error")
             if self.stopping.is_set():
+                if not self.outbox.record_kept():
+                    log.error("notify.unrecorded_at_exit", notifications=sorted(self.outbox.unrecorded),
+                              hint="delivered but not marked sent: they go out once more after the restart")
+                self.outbox.close()
                 return
+
+    def _store_notices(self) -> None:
+        """Tell the admin team once that the store cannot be written (straight to the channels: it cannot
+        be queued), and once that it can again (queued like any notice)."""
+        health = self.store.health
+        trouble = health.take_unannounced()
+        if trouble is not None:
+            for notification in store_trouble_notices(self.notify, trouble, self.clock.now()):
+                spec = self.notify.channels[notification.channel]
+                result = self.outbox.deliver(spec, notification)
+                log.info("admin.store_notice", channel=spec.name, outcome=result.outcome.value,
+                         detail=result.detail or None)
+        ended = health.take_ended()
+        if ended is not None:
+            with contextlib.suppress(StoreUnwritable), self.store.transaction() as db:  # unwritable again:
+                store_recovered(db, self.notify, ended, self.clock.now())  # that episode's end tells
 
     def _close_quiet_stories(self) -> None:
         now = self.clock.now()

@@ -10,6 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from channels.delivery import mask_url, mask_urls_in
 from daemon.clock import from_epoch, local, to_epoch
 from daemon.config import Config
 from daemon.store import Store, dumps
@@ -84,14 +85,14 @@ def gather(config: Config, store: Store, now: datetime) -> dict[str, Any]:
         "files_failed": _count(store, "SELECT count(*) FROM files WHERE status = 'failed'"),
         "messages": _count(store, "SELECT count(*) FROM messages"),
         "last_message_by_source": {k: at(v) for k, v in last_by_source(store).items()},
-        "last_item_by_feed": {k: at(v) for k, v in last_by_feed(store).items()},
+        "last_item_by_feed": {mask_url(k): at(v) for k, v in last_by_feed(store).items()},
         "open_incidents": {level: open_levels.get(level, 0) for level in ("red", "yellow", "blue")},
         "timers_pending": int(timers["n"]) if timers else 0,
         "next_timer": at(timers["next"]) if timers else None,
         "timer_lag_s": round(to_epoch(now) - overdue["due"], 1) if overdue and overdue["due"] else 0.0,
         "outbox_pending": outbox.get("pending", 0), "outbox_failed": outbox.get("failed", 0),
         "outbox_sent": outbox.get("sent", 0),
-        "last_errors": [f"{r['channel']}: {r['last_error']}" for r in errors],
+        "last_errors": [mask_urls_in(f"{r['channel']}: {r['last_error']}") for r in errors],
         "rules_version": rules.get("version"), "rules": rules.get("rules"),
         "rules_loaded_at": at(rules.get("loaded_at")), "reload_failures": reload_failures(store),
         "tokenizer": available_backend(),  # rjieba with the `fast` extra: the same tokens, faster

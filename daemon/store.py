@@ -11,12 +11,19 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from daemon.clock import Clock, SystemClock
+from daemon.storehealth import StoreHealth, StoreUnwritable, is_unwritable
+from rules.errors import ConfigError, Problem
+
 SCHEMA_VERSION = 5
+# How long a write waits for another writer (the delivery thread, a CLI command) before it counts as a
+# store that cannot be written. Well under systemd's WatchdogSec=30 (docs/deploy.md).
+BUSY_TIMEOUT = 10.0
 
 # Columns added after a table first shipped: (table, column, definition). Applied once, in order, to
 # state files created by an older version; new files get them from the migration too.
@@ -100,7 +107,16 @@ CREATE TABLE IF NOT EXISTS silences (
     created_by TEXT NOT NULL, reason TEXT NOT NULL, created_at REAL NOT NULL, removed_at REAL,
     removed_by TEXT);
 CREATE INDEX IF NOT EXISTS silences_until ON silences (removed_at, until);
+CREATE TABLE IF NOT EXISTS reviews (
+    message_id TEXT PRIMARY KEY, at REAL NOT NULL, score REAL NOT NULL, features TEXT NOT NULL,
+    scorer TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS reviews_at ON reviews (at);
 """
+
+
+class StoreTooNew(ConfigError):
+    """The state database was written by a newer version: using it could lose or corrupt what that
+    version stored, so nothing is read or written."""
 
 
 @dataclass(frozen=True)
@@ -114,10 +130,13 @@ class StoredMessage:
 class Store:
     """A connection per thread; ``transaction()`` is the only way to write."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT, clock: Clock | None = None) -> None:
         self.path = path
+        self.busy_timeout = busy_timeout
+        self.health = StoreHealth(path, clock or SystemClock())
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        refuse_newer(path, stored_version(path))  # before the first write: WAL mode, tables, migrations
         self.db.executescript(SCHEMA)  # executescript commits on its own: not inside transaction()
         self._migrate()
 
@@ -125,6 +144,7 @@ class Store:
         with self.transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             current = int(row["value"]) if row else 1
+            refuse_newer(self.path, current)  # raised inside the transaction: rolled back, nothing written
             for version, table, column, definition in MIGRATIONS:
                 if version > current:
                     columns = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
@@ -136,7 +156,7 @@ class Store:
     def db(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=True)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
@@ -146,14 +166,42 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction. A store that cannot be written now (disk full, locked past the busy
+        timeout) raises ``StoreUnwritable`` and marks ``health``; the next commit that succeeds clears it."""
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
+        changes = db.total_changes
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                with suppress(sqlite3.Error):  # SQLite may have rolled back already (SQLITE_FULL)
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if not is_unwritable(exc):
+                raise
+            self.health.failed(exc)
+            if isinstance(exc, StoreUnwritable):
+                raise
+            raise StoreUnwritable(str(exc)) from exc
+        if db.total_changes != changes:  # a transaction that only read proves nothing about writing
+            self.health.succeeded()
+
+    def probe(self, busy_timeout: float = 0.5) -> bool:
+        """Whether a small write goes through now, waiting at most ``busy_timeout`` for another writer:
+        for a paused service to find out, without blocking systemd's watchdog, that it may go on."""
+        db = self.db
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        try:
+            with self.transaction() as tx:
+                tx.execute("INSERT OR REPLACE INTO meta VALUES ('write_probe', 'ok')")
+            return True
+        except StoreUnwritable:
+            return False
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
 
     def close(self) -> None:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -199,6 +247,29 @@ class Store:
             "outbox_failed": count("SELECT count(*) FROM outbox WHERE status = 'failed'"),
             "files_failed": count("SELECT count(*) FROM files WHERE status = 'failed'"),
         }
+
+
+def stored_version(path: Path) -> int | None:
+    """The schema version a state file says it has, read without writing anything (None: a new file)."""
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError:  # no meta table yet: an empty or very old file, migrated as usual
+        return None
+    finally:
+        conn.close()
+    return int(row[0]) if row else None
+
+
+def refuse_newer(path: Path, version: int | None) -> None:
+    if version is not None and version > SCHEMA_VERSION:
+        raise StoreTooNew([Problem(
+            f"the state database has schema version {version}, written by a newer yuqing-sentinel; this"
+            f" version understands schema versions up to {SCHEMA_VERSION} and will neither read nor change"
+            " it. Run the newer version again, or restore the backup taken before the upgrade",
+            path=str(path))])
 
 
 def dumps(value: Any) -> str:

@@ -16,10 +16,37 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from hypothesis import HealthCheck, settings
+
+# Property tests run beside real daemons in parallel workers: a slow draw says the machine is busy, not
+# that a strategy is wrong. Tests that set their own health checks or deadlines keep them.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 # jieba builds a 9 MB cache on first use; share it across the test session instead of /tmp.
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".pytest_cache" / "jieba"
 os.environ.setdefault("YUQING_CACHE_DIR", str(CACHE_DIR))
+
+
+# The longest tests, started first: with pytest-xdist the suite takes as long as its busiest worker, and a
+# two-minute test picked up last would add its whole length to the run.
+SLOW_FIRST = (
+    "tests/e2e/test_crash.py::",
+    "tests/rules/test_message.py::test_any_json_value",
+    "tests/rules/test_engine.py::test_the_engine_agrees_with_the_reference",
+    "tests/rules/test_text.py::test_both_backends",
+    "tests/rules/test_rulefiles_property.py::test_any_structure",
+    "tests/e2e/test_ack.py::",
+    "tests/rules/test_text.py::test_hits_are_the_keywords_search_mode_yields",
+    "tests/e2e/test_escalation.py::",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
+
+    items.sort(key=rank)  # stable: every other test keeps its order
 
 
 def free_port() -> int:

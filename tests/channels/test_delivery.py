@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from channels.delivery import body_format, deliver, mask_url, notify_type, prepare_url, url_secrets
+from channels.delivery import (
+    body_format,
+    deliver,
+    mask_url,
+    mask_urls_in,
+    notify_type,
+    prepare_url,
+    url_secrets,
+)
 from channels.model import ChannelSpec, Notification, Outcome, Person
 
 if TYPE_CHECKING:
@@ -149,14 +157,20 @@ def test_console_prints_title_then_body(capfd: pytest.CaptureFixture[str]) -> No
     [
         ("mailtos://alerts:Pa55word!@smtp.example.gov.cn:465?from=alerts@example.gov.cn",
          "mailtos://alerts:***@smtp.example.gov.cn:465?from=alerts@example.gov.cn"),
-        ("smseagle://0123456789abcdef@sms.local/13800000001", "smseagle://***@sms.local/13800000001"),
+        ("smseagle://0123456789abcdef@sms.local/13800000001", "smseagle://***@sms.local/***"),
         ("dingtalk://" + "ab12" * 16 + "/", "dingtalk://***/"),
         ("dingtalk://SECc0ffee@shortish/", "dingtalk://***@***/"),
         ("json://gw:8080/sms/send?:message=content&+X-Token=abc123&-apikey=K1K1&mobile=138",
          "json://gw:8080/sms/send?:message=content&+X-Token=***&-apikey=***&mobile=138"),
         ("https://oapi.example.cn/robot/send?access_token=0a1b2c&sign=zz99&timestamp=1",
          "https://oapi.example.cn/robot/send?access_token=***&sign=***&timestamp=1"),
-        ("discord://1234567890/AbCdEf1234567890XyZ_-", "discord://1234567890/***"),
+        ("discord://1234567890/AbCdEf1234567890XyZ_-", "discord://***/***"),
+        # webhook paths that are the credential, however short or plain they look
+        ("json://hooks.example.gov.cn/hook/s3cr3t", "json://hooks.example.gov.cn/hook/***"),
+        ("jsons://hooks.example.gov.cn/services/T0K/B0K/xyz", "jsons://hooks.example.gov.cn/services/***/***/xyz"),
+        ("https://open.feishu.cn/open-apis/bot/v2/hook/0f6b2e5c-8e2b-4a2a", "https://open.feishu.cn/open-apis/bot/v2/hook/***"),
+        ("gotify://push.example.cn/AbCdEf12345", "gotify://push.example.cn/***"),
+        ("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/", "slack://***/***/***/"),
         ("jsonl:///var/lib/yuqing/notifications.jsonl", "jsonl:///var/lib/yuqing/notifications.jsonl"),
         ("console://", "console://"),
         ("token=abc&x=1", "token=***&x=1"),
@@ -211,3 +225,13 @@ def test_apprise_warning_lines_reach_detail(caplog: pytest.LogCaptureFixture, re
     caplog.set_level(logging.WARNING, logger="apprise")
     result = deliver(ChannelSpec("hook", f"json://127.0.0.1:{refused_port}/"), note())
     assert "A Connection error occurred sending JSON notification to 127.0.0.1." in result.detail
+
+
+def test_urls_inside_free_text_are_masked() -> None:
+    text = ("HTTPSConnectionPool: url: json://hooks.example.gov.cn/hook/s3cr3t?k=1 failed; retry"
+            " https://oapi.dingtalk.com/robot/send?access_token=0a1b2c3d4e and 'feishu://abcdef123456/'")
+    masked = mask_urls_in(text)
+    for secret in ("s3cr3t", "0a1b2c3d4e", "abcdef123456"):
+        assert secret not in masked
+    assert "json://hooks.example.gov.cn/hook/***?k=1 failed; retry" in masked
+    assert mask_urls_in("no link here 2026-11-23") == "no link here 2026-11-23"

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from channels.masking import mask
@@ -99,3 +100,61 @@ def test_no_unmasked_mobile_survives(text: str) -> None:
     out = mask(text)
     for found in re.finditer(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])", out):
         pytest.fail(f"unmasked mobile {found.group(0)} in {out!r}")
+
+
+# ---------------------------------------------------------------- numbers written to slip past the mask
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\ufe0f", "\u180e"]
+SEPARATORS = [" ", "-", ".", "\u3000", "\u00a0", "－", "．", "‐", "—", "·"]
+
+
+def digits_of(text: str) -> str:
+    """What a reader (or a script) can still read of a number: NFKC digits and X, the rest dropped."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isdigit() or ch in "Xx")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("举报人１３８００００１２３４", "举报人１３８****１２３４"),
+    ("电话138 0000 0001", "电话138 **** 0001"),
+    ("电话138.0000.0001", "电话138.****.0001"),
+    ("电话1 3 8 0 0 0 0 0 0 0 1", "电话1 3 8 * * * * 0 0 0 1"),
+    ("电话138\u200b0000\u200d0001", "电话138\u200b****\u200d0001"),
+    ("身份证110101 19900101 1234", "身份证110*** ******** **34"),
+    ("身份证１１０１０１１９９００１０１１２３Ｘ", "身份证１１０*************３Ｘ"),
+])
+def test_numbers_split_widened_or_hidden_are_masked_in_place(text: str, expected: str) -> None:
+    assert mask(text) == expected
+
+
+def disguised(number: str, data: st.DataObject) -> str:
+    """``number`` with any mix of full-width digits, separators and invisible characters between them."""
+    out = []
+    for i, digit in enumerate(number):
+        out.append(digit.translate(FULL_WIDTH) if data.draw(st.booleans()) else digit)
+        if i < len(number) - 1:
+            out.append("".join(data.draw(st.lists(st.sampled_from(SEPARATORS), max_size=2))))
+            out.append("".join(data.draw(st.lists(st.sampled_from(INVISIBLE), max_size=3))))
+    return "".join(out)
+
+
+@settings(deadline=None)  # many draws per example; the machine may be busy
+@given(CHINESE, mobiles, CHINESE, st.data())
+def test_no_disguised_mobile_survives(before: str, number: str, after: str, data: st.DataObject) -> None:
+    out = mask(before + disguised(number, data) + after)
+    assert digits_of(out) == number[:3] + number[-4:], out
+
+
+@settings(deadline=None)  # many draws per example; the machine may be busy
+@given(CHINESE, ids, CHINESE, st.data())
+def test_no_disguised_id_number_survives(before: str, number: str, after: str, data: st.DataObject) -> None:
+    out = mask(before + disguised(number, data) + after)
+    assert digits_of(out) == number[:3] + number[-2:], out
+
+
+@settings(deadline=None)  # many draws per example; the machine may be busy
+@given(st.text(alphabet=st.sampled_from("0123456789０１３８ -.\u200b\u3000城东，。"), max_size=60))
+def test_disguised_masking_is_idempotent_and_keeps_length(text: str) -> None:
+    once = mask(text)
+    assert mask(once) == once
+    assert len(once) == len(text)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
@@ -236,3 +237,26 @@ def test_check_overrides_accepts_the_shipped_templates(tmp_path: Path) -> None:
         (tmp_path / name).write_text((BUILTIN_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "README.txt").write_text("not a template", encoding="utf-8")
     assert check_overrides(tmp_path) == []
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("written", ["１３８００００１２３４", "138 0000 1234", "138.0000.1234", "138-0000-1234",
+                                     "1\u200b3\u200b8\u200b0\u200b0\u200b0\u200b0\u200b1\u200b2\u200b3\u200b4"])
+def test_numbers_written_to_slip_past_the_mask_are_masked_in_every_style(style: Style, written: str) -> None:
+    alert = dataclasses.replace(ALERT, title=f"举报人{written}",
+                                excerpt=f"知情人电话{written}，身份证１１０１０１１９９００１０１１２３Ｘ")
+    title, body = render(alert, style)
+    outputs = [title, body] + ([Renderer().render_html(alert)] if style == "email" else [])
+    for text in outputs:
+        flat = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
+        assert "13800001234" not in flat
+        assert "11010119900101" not in flat
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_a_repeat_that_stands_for_missed_ones_says_how_many(style: Style) -> None:
+    title, body = render(dataclasses.replace(ALERT, kind="repeat", missed=179), style)
+    assert title == "【红色预警·重复提醒】城东拆迁户聚集（含未发的179次提醒）"
+    if style in ("email", "chat"):
+        assert "有179次提醒未发出，合并为本条" in body
+    assert "未发" not in render(dataclasses.replace(ALERT, kind="repeat"), style)[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -10,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from channels.delivery import addressed
 from channels.directory import Directory
 from channels.model import Alert, ChannelSpec, Person
 from daemon import incidents
 from daemon.ackpage import AckLinks, AckPage, Signer, TokenError, with_ack_links
 from daemon.clock import FakeClock
+from daemon.escalation import Escalation
 from daemon.httpapi import HttpServer, Router
 from daemon.outbox import Rendered
 from daemon.store import Store
@@ -26,10 +29,11 @@ SECRET = b"0123456789abcdef0123456789abcdef"
 PEOPLE = {"zhang": Person("zhang", "张三", "值班员"), "zhao": Person("zhao", "赵六", "县委副书记")}
 
 
-def open_red(store: Store, now: datetime) -> incidents.Incident:
-    verdict = Verdict(Level.RED, (RuleMatch("gas", "燃气爆炸致人员伤亡", "燃气安全", Level.RED, Level.RED, (),
+def open_red(store: Store, now: datetime, text: str = "城东小区燃气爆炸，两人死亡",
+             rule_title: str = "燃气爆炸致人员伤亡") -> incidents.Incident:
+    verdict = Verdict(Level.RED, (RuleMatch("gas", rule_title, "燃气安全", Level.RED, Level.RED, (),
                                             Location("r.yaml", 1, 1)),))
-    message = Message(id="weibo-1", source="weibo", text="城东小区燃气爆炸，两人死亡", title="城东燃气爆炸")
+    message = Message(id="weibo-1", source="weibo", text=text, title="城东燃气爆炸")
     with store.transaction() as db:
         incident = incidents.open_incident(db, store, message, verdict, now)
         db.execute("INSERT INTO outbox (id, incident_id, channel, recipients, title, body, status, next_attempt_at,"
@@ -151,3 +155,67 @@ def test_renders_carry_a_link_only_for_incidents_someone_can_acknowledge() -> No
     assert seen[0].ack_url.startswith("https://yq.example.gov.cn/ack?t=YQ-1..")
     assert [a.ack_url for a in seen[1:]] == [None, None]
     assert with_ack_links(render, None, FakeClock(T0)) is render  # no listener: no link
+
+
+def test_the_page_masks_personal_numbers_however_they_are_written(served: Served) -> None:
+    incident = open_red(served.store, T0,
+                        text="举报人１３８００００１２３４称城东小区燃气爆炸，身份证110101 19900101 1234",
+                        rule_title="燃气爆炸（知情人138\u200b0000\u200b0001）")
+    status, page = served.call(served.links.url(incident.id, "zhang", T0))
+    assert status == 200
+    assert "举报人１３８****１２３４" in page
+    assert "知情人138\u200b****\u200b0001" in page
+    assert "110*** ******** **34" in page
+    visible = "".join(ch for ch in unicodedata.normalize("NFKC", page) if ch.isdigit())
+    for number in ("13800001234", "13800000001", "11010119900101"):
+        assert number not in visible
+
+
+# ---------------------------------------------------------------- who acknowledges
+
+
+def test_an_escalation_to_one_person_carries_a_link_that_acks_as_that_person_only(served: Served) -> None:
+    from tests.daemon.test_escalation import notify_config, open_one  # the red policy: 值班 = zhang alone
+
+    email = ChannelSpec("email", "mailto://x", "email")
+    escalation = Escalation(notify_config(), with_ack_links(
+        lambda alert, spec: Rendered("t", alert.ack_url or ""), served.links, served.clock))
+    open_one(served.store, escalation, Level.RED, T0)
+    escalation.fire_due(served.store, T0)
+    (link,) = [r["body"] for r in served.store.query("SELECT body FROM outbox WHERE channel = 'email'")]
+    assert served.signer.verify(link.partition("t=")[2], T0).person == "zhang"
+    status, page = served.call(link, data=b"person=zhao")  # a person field is ignored: the link names zhang
+    assert status == 200
+    assert "已确认：张三（值班员）" in page
+    audit = served.store.one("SELECT actor, detail FROM audit")
+    assert audit is not None
+    assert tuple(audit) == ("zhang", "确认页面")
+    assert addressed(Alert("YQ-1", "red", "红色", "t"), email, tuple(PEOPLE.values())).recipient == ""
+    robot = ChannelSpec("duty", "dingtalk://abc/", "phone")  # a group robot that only @-mentions people
+    assert addressed(Alert("YQ-1", "red", "红色", "t"), robot, (PEOPLE["zhang"],)).recipient == ""
+
+
+def test_a_group_link_records_the_chosen_name_as_unverified(served: Served) -> None:
+    incident = open_red(served.store, T0)
+    url = served.links.url(incident.id, "", T0)
+    served.call(url, data=b"person=zhao")
+    assert incidents.get(served.store.db, incident.id).acked_by == "zhao"
+    audit = served.store.one("SELECT actor, action, detail FROM audit")
+    assert audit is not None
+    assert tuple(audit) == ("zhao", "acknowledge", "确认页面（群组链接，身份未核实）")
+    event = served.store.one("SELECT actor, detail FROM incident_events WHERE kind = 'acknowledged'")
+    assert event is not None
+    assert tuple(event) == ("zhao", "确认页面（群组链接，身份未核实）")
+
+
+@pytest.mark.parametrize("person", ["zhang", ""])
+def test_no_link_acknowledges_after_its_ttl(served: Served, person: str) -> None:
+    incident = open_red(served.store, T0)
+    url = served.links.url(incident.id, person, T0)
+    served.clock.advance(served.signer.ttl)
+    for data in (None, b"person=zhao", b"person=zhang"):
+        status, page = served.call(url, data=data)
+        assert status == 410
+        assert "过期" in page
+    assert incidents.get(served.store.db, incident.id).acked_at is None
+    assert served.store.one("SELECT count(*) FROM audit")[0] == 0  # type: ignore[index]

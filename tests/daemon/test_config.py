@@ -60,6 +60,8 @@ def test_examples_config_loads() -> None:
      ['{p}:3:25: error: invalid duration "soon": use a number with s, m, h or d, such as 30s, 15m, 2h or 1h30m']),
     ("rules: ./r\nnotify: ./n.yaml\nlimits: {max_file_size: huge}\n",
      ['{p}:3:25: error: expected a size like "20MB", got "huge"']),
+    ("rules: ./r\nnotify: ./n.yaml\nlimits: {busy_timeout: 1m}\n",
+     ["{p}:3:24: error: busy_timeout must be between 1s and 20s (under systemd's WatchdogSec)"]),
     ("rules: [./r\n", ["{p}:2:1: error: YAML syntax: expected ',' or ']', but got '<stream end>'"]),
 ])
 def test_each_problem_names_its_place(tmp_path: Path, text: str, expected: list[str]) -> None:
@@ -75,6 +77,9 @@ def test_size_units(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, "rules: r\nnotify: n\nlimits: {max_file_size: 512k, rescan_every: 10s}\n"))
     assert config.max_file_bytes == 512 * 1024
     assert config.rescan_every == timedelta(seconds=10)
+    assert config.busy_timeout == timedelta(seconds=10)  # the default
+    assert load_config(write(tmp_path, "rules: r\nnotify: n\nlimits: {busy_timeout: 2s}\n")).busy_timeout == \
+        timedelta(seconds=2)
 
 
 def test_config_path_precedence() -> None:

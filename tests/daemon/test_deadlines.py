@@ -183,3 +183,15 @@ def test_routes_and_rota_join_the_first_step_at_firing_time(store: Store) -> Non
     incident = incidents.get(store.db, "YQ-20261123-0001")
     assert decide(step, 0, incident, Level.RED, 0, T0).teams == ("值班",)
     assert decide(step, 0, incident, Level.RED, 0, T0, config(routes=routes)).teams == ("值班", "纪委监委")
+
+
+def test_after_downtime_past_a_deadline_only_the_missed_notice_goes_not_every_reminder(store: Store) -> None:
+    clock = FakeClock(T0)
+    escalation = Escalation(config(), render)
+    open_one(store, escalation, Level.RED, clock.now())
+    clock.advance(timedelta(hours=2))  # down across the 10-minute reminder and the deadline
+    escalation.fire_due(store, clock.now())
+    assert [title for _, title, _ in sent(store, "%deadline%")] == [
+        "escalation:核实研判时限已过：燃气爆炸", "escalation:核实研判时限已过：燃气爆炸"]  # team and escalation
+    outcomes = [r["outcome"] for r in store.query("SELECT outcome FROM timers WHERE kind = 'deadline' ORDER BY round")]
+    assert outcomes == ["skipped:a later reminder is due too", "missed:2"]

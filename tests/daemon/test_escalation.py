@@ -127,3 +127,60 @@ def test_decide_is_pure_and_skips_what_no_longer_applies() -> None:
     assert decide(step, 1, acked, Level.RED, 0, T0).reason == "acknowledged"
     assert decide(step, 1, base, Level.YELLOW, 0, T0).reason == "superseded by a level change"
     assert decide(None, 5, base, Level.RED, 0, T0).action == "skip"
+
+
+def repeating_config(repeat: timedelta, until: timedelta | None = None) -> NotifyConfig:
+    people = {"zhang": Person("zhang", "张三", email="zhang@example.gov.cn")}
+    return NotifyConfig(
+        channels={"email": ChannelSpec("email", "mailto://x", "email")},
+        directory=Directory(people, {"值班": ("zhang",)}),
+        policies={Level.RED: Policy(Level.RED, (
+            Step(("值班",), ("email",), HERE, after=timedelta(minutes=1), repeat=repeat, until=until),))})
+
+
+def render_missed(alert: Alert, spec: ChannelSpec) -> Rendered:
+    return Rendered(f"{alert.kind}:{alert.missed}", spec.name)
+
+
+def fire_all(escalation: Escalation, store: Store, now: datetime) -> int:
+    fired = total = escalation.fire_due(store, now)
+    while fired and total < 1000:
+        fired = escalation.fire_due(store, now)
+        total += fired
+    return total
+
+
+def pending_due(store: Store) -> list[float]:
+    return [r["due_at"] for r in store.query("SELECT due_at FROM timers WHERE fired_at IS NULL AND kind = 'step'")]
+
+
+def test_repeats_missed_over_a_forward_jump_coalesce_into_one_notice_and_count_from_now(store: Store) -> None:
+    clock = FakeClock(T0)
+    escalation = Escalation(repeating_config(timedelta(seconds=20)), render_missed)
+    open_one(store, escalation, Level.RED, clock.now())
+    clock.advance(timedelta(minutes=1))
+    assert fire_all(escalation, store, clock.now()) == 1
+    assert [t for _, t in outbox(store)] == ["new:0"]
+
+    clock.advance(timedelta(hours=1))  # downtime, or the clock stepped forward
+    fire_all(escalation, store, clock.now())
+    assert [t for _, t in outbox(store)] == ["new:0", "repeat:179"]  # not 180 notices: one, saying so
+    assert pending_due(store) == [(clock.now() + timedelta(seconds=20)).timestamp()]  # from now
+
+    clock.advance(timedelta(seconds=20))
+    fire_all(escalation, store, clock.now())
+    assert [t for _, t in outbox(store)][-1] == "repeat:0"  # on time again: nothing missed
+
+
+def test_missed_repeats_count_only_those_within_until(store: Store) -> None:
+    clock = FakeClock(T0)
+    escalation = Escalation(repeating_config(timedelta(minutes=10), until=timedelta(minutes=30)), render_missed)
+    open_one(store, escalation, Level.RED, clock.now())
+    clock.advance(timedelta(minutes=1))
+    fire_all(escalation, store, clock.now())
+    clock.advance(timedelta(hours=5))
+    fire_all(escalation, store, clock.now())
+    # Round 1 (+11 min) goes, saying round 2 (+21) was missed; +31 would be past until.
+    assert [t for _, t in outbox(store)] == ["new:0", "repeat:1"]
+    assert pending_due(store) == []
+

@@ -19,10 +19,12 @@ from daemon.feeds import FeedPoller, backoff
 from daemon.store import Store
 
 
-def rss(items: list[tuple[str, str, str]]) -> bytes:
+def rss(items: list[tuple[str, str, str]], dates: dict[str, str] | None = None) -> bytes:
+    dates = dates or {}
     body = "".join(f"<item><guid>{g}</guid><title>{t}</title><link>http://example.gov.cn/{g}</link>"
                    f"<description><![CDATA[<p>{d}</p>]]></description>"
-                   "<pubDate>Mon, 23 Nov 2026 01:30:00 GMT</pubDate></item>" for g, t, d in items)
+                   f"<pubDate>{dates.get(g, 'Mon, 23 Nov 2026 01:30:00 GMT')}</pubDate></item>"
+                   for g, t, d in items)
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>县新闻</title>{body}'
             "</channel></rss>").encode()
 
@@ -33,6 +35,7 @@ class FeedServer:
     items: list[tuple[str, str, str]] = field(default_factory=list)
     status: int = 200
     hits: list[int] = field(default_factory=list)  # the status of every answer
+    dates: dict[str, str] = field(default_factory=dict)  # guid: pubDate, where not the default
 
     @property
     def etag(self) -> str:
@@ -51,7 +54,7 @@ def feed_server() -> Iterator[FeedServer]:
             elif self.headers.get("If-None-Match") == state.etag:
                 code, body = 304, b""
             else:
-                code, body = 200, rss(state.items)
+                code, body = 200, rss(state.items, state.dates)
             state.hits.append(code)
             self.send_response(code)
             if code in (200, 304):
@@ -151,3 +154,19 @@ def test_the_thread_polls_on_its_interval_and_stops(tmp_path: Path, feed_server:
     assert poller.thread is not None
     assert not poller.thread.is_alive()
     assert len(spooled(tmp_path / "spool")) == 1
+
+
+def test_an_entry_with_an_impossible_date_is_kept_without_it_and_the_poller_goes_on(
+        tmp_path: Path, feed_server: FeedServer) -> None:
+    spec = FeedSpec(feed_server.url, "news", timedelta(minutes=5))
+    feed_server.items = [("a1", "燃气泄漏", "城东小区燃气泄漏"), ("a2", "天气", "明天晴")]
+    feed_server.dates = {"a1": "0000-00-00T00:00:00Z"}  # feedparser makes that year -1
+    poller = FeedPoller((spec,), Store(tmp_path / "db.sqlite"), tmp_path / "spool")
+    with capture_logs() as logs:
+        assert poller.poll(spec) == 2
+    first, second = spooled(tmp_path / "spool")
+    assert first["text"] == "城东小区燃气泄漏"
+    assert "published_at" not in first
+    assert second["published_at"] == "2026-11-23T01:30:00+00:00"
+    assert poller.load(spec.url).state == "ok"
+    assert any(e["event"] == "feed.bad_date" for e in logs)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.config import CsvSpec, InboxSpec
-from daemon.formats import FileRejected, Record, read_records, records_from_bytes
+from daemon.formats import FileRejected, ReaderFailed, Record, read_records, records_from_bytes
 from daemon.ingest import Inbox, name_problem, parse_file, safe_name
 
 LIMIT = 1024 * 1024
@@ -53,6 +53,23 @@ def test_csv_without_mapping_uses_field_names_and_tab_from_excel_utf16(tmp_path:
     [record] = records(path, InboxSpec(tmp_path, format="csv"))
     assert record.message is not None
     assert (record.message.text, record.message.source, record.message.metrics.reposts) == ("村口道路塌陷", "grid", 12)
+
+
+def test_csv_cells_longer_than_the_csv_module_default_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    long_text = "燃气泄漏" + "长" * 200_000  # over the csv module's default field limit of 131,072
+    path.write_text(f'text,source\n"{long_text}",grid\n', encoding="utf-8")
+    [record] = list(read_records(path, InboxSpec(tmp_path), 4 * LIMIT))
+    assert record.message is not None, record.error
+    assert record.message.text == long_text
+
+
+def test_gbk_from_windows_with_a_euro_sign_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "price.csv"  # Windows' code page 936 writes € as the single byte 0x80
+    path.write_bytes("text,source\n燃气价格上涨".encode("gbk") + b"5\x80" + "每方,grid\n".encode("gbk"))
+    [record] = records(path, InboxSpec(tmp_path))
+    assert record.message is not None, record.error
+    assert record.message.text == "燃气价格上涨5€每方"
 
 
 def test_csv_mapping_naming_a_missing_column_rejects_the_file(tmp_path: Path) -> None:
@@ -99,6 +116,33 @@ def test_html_only_mail_is_stripped_and_garbage_is_rejected(tmp_path: Path) -> N
     path.write_bytes(b"just some words\nand more")
     with pytest.raises(FileRejected, match="not an e-mail message"):
         records(path, InboxSpec(tmp_path))
+
+
+@pytest.mark.parametrize("message_id", ["<>", "<@>", "<a@>", "no brackets at all", "<\u71c3\u6c14@x>"])
+def test_mail_with_a_broken_message_id_is_still_read(tmp_path: Path, message_id: str) -> None:
+    path = tmp_path / "id.eml"
+    path.write_bytes(("From: grid@example.gov.cn\r\nSubject: gas\r\nMessage-ID: " + message_id
+                      + "\r\nDate: Mon, 23 Nov 2026 09:30:00 +0800\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      "\r\n\u71c3\u6c14\u6cc4\u6f0f\r\n").encode())
+    [record] = records(path, InboxSpec(tmp_path, source="grid"))
+    assert record.message is not None, record.error
+    assert record.message.text == "燃气泄漏"
+    expected = message_id.strip().strip("<>").strip()
+    assert record.message.id == (f"mail-{expected}" if expected else record.message.id)
+    assert not record.message.id.startswith("mail-") or expected
+
+
+def test_mail_with_unreadable_headers_is_a_rejection_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "h.eml"
+    path.write_bytes(b"From: <>\r\nSubject: =?x-unknown?q?abc?=\r\nDate: 99 Foo 99999 99:99\r\n\r\nbody\r\n")
+    got: list[Record] | FileRejected
+    try:
+        got = records(path, InboxSpec(tmp_path, source="grid"))
+    except FileRejected as exc:
+        got = exc
+    assert not isinstance(got, ReaderFailed), got
+    if not isinstance(got, FileRejected):
+        assert [r.message.text for r in got if r.message] == ["body"]
 
 
 def test_txt_is_one_message_from_the_inbox_source(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.config import InboxSpec
-from daemon.ingest import FileRejected, Inbox, parse_file
+from daemon.formats import read_records
+from daemon.ingest import Event, FileRejected, Inbox, Watcher, parse_file
+from rules.errors import ConfigError
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 LIMIT = 1024 * 1024
@@ -56,7 +59,7 @@ def test_list_and_jsonl_with_bad_records_keep_the_good_ones(tmp_path: Path) -> N
 @pytest.mark.parametrize(("content", "reason"), [
     (b'{"text": "x"', "invalid JSON at line 1"),
     (b"\x00\x01\x02binary", "binary content"),
-    (b"\xff\xfe\xfa\xfb\x80\x81", "not UTF-8 or GB18030"),
+    (b"\xff\xfe\xfa\xfb\x80\x81", "not UTF-8 text .*nor GB18030, Big5"),
     (b"[]", "no messages in file"),
     (b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
 ])
@@ -133,3 +136,137 @@ def test_symlinks_are_quarantined_not_followed(tmp_path: Path) -> None:
     assert (box.failed / "link.json").is_symlink()
     assert "symbolic links" in (box.failed / "link.json.error.txt").read_text(encoding="utf-8")
     assert secret.exists()
+
+
+def _events_within(watcher: Watcher, seconds: float) -> list[Event]:
+    seen: list[Event] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        seen.extend(watcher.drain(timeout=0.05))
+    return seen
+
+
+def test_a_file_renamed_in_from_another_folder_is_complete_at_once(tmp_path: Path) -> None:
+    """The collector contract (write elsewhere, rename in) makes a file complete when it appears: it is
+    reported as such (inotify IN_MOVED_TO), not left to the settle time like a file written in place."""
+    inbox = Inbox(InboxSpec(path=tmp_path / "inbox", source="grid"))
+    inbox.prepare()
+    outside = tmp_path / "collector"
+    outside.mkdir()
+    watcher = Watcher([inbox])
+    watcher.start()
+    try:
+        (outside / "a.json").write_text("{}", encoding="utf-8")
+        os.rename(outside / "a.json", inbox.path / "a.json")
+        assert _events_within(watcher, 1.0) == [Event(0, "a.json", complete=True)]
+
+        with (inbox.path / "b.json").open("w", encoding="utf-8") as fh:  # written in place
+            fh.write("{")
+            fh.flush()
+            assert _events_within(watcher, 0.5) == [Event(0, "b.json", complete=False)]
+            fh.write("}")
+        assert Event(0, "b.json", complete=True) in _events_within(watcher, 1.0)
+
+        os.rename(inbox.path / "a.json", outside / "a.json")  # moved out (as a claim does): nothing to take
+        assert _events_within(watcher, 1.0) == []
+    finally:
+        watcher.stop()
+
+
+def state_dir_with_secrets(tmp_path: Path) -> Path:
+    """What a link in the inbox would point at: the daemon's own state."""
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "yuqing.db").write_bytes(b"SQLite format 3\x00")
+    (state / "ack.key").write_bytes(b"k" * 32)
+    return state
+
+
+@pytest.mark.parametrize("folder", ["processing", "processed", "failed"])
+def test_a_symlinked_working_folder_is_refused_and_nothing_behind_it_is_touched(tmp_path: Path, folder: str) -> None:
+    state = state_dir_with_secrets(tmp_path)
+    box = Inbox(InboxSpec(tmp_path / "inbox", source="grid"))
+    box.path.mkdir()
+    (box.path / folder).symlink_to(state)
+    with pytest.raises(ConfigError, match=f"{folder}.*symbolic link"):
+        box.prepare()
+    assert sorted(p.name for p in state.iterdir()) == ["ack.key", "yuqing.db"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder to another user needs root")
+def test_a_working_folder_owned_by_another_user_is_refused(tmp_path: Path) -> None:
+    box = Inbox(InboxSpec(tmp_path / "inbox", source="grid"))
+    (box.path / "failed").mkdir(parents=True)
+    os.chown(box.path / "failed", 65534, -1)
+    with pytest.raises(ConfigError, match=r"failed.*owned by uid 65534"):
+        box.prepare()
+
+
+def test_a_working_folder_swapped_for_a_link_while_running_is_not_followed(tmp_path: Path) -> None:
+    state = state_dir_with_secrets(tmp_path)
+    box = inbox(tmp_path)
+    for folder in ("processing", "processed", "failed"):  # a member of the inbox group swaps all three
+        os.rename(box.path / folder, box.path / f"{folder}.old")
+        (box.path / folder).symlink_to(state)
+    (box.path / "m.json").write_text('{"text": "x"}', encoding="utf-8")
+    (box.path / "bad.json").write_text("{", encoding="utf-8")
+    claimed = box.claim("m.json")
+    assert claimed is not None
+    assert (box.path / "processing.old" / "m.json").exists()
+    assert box.leftovers() == [claimed]
+    box.finish(claimed, AT)
+    assert (box.path / "processed.old" / "2026-11-23" / "m.json").exists()
+    bad = box.claim("bad.json")
+    assert bad is not None
+    box.quarantine(bad, "invalid JSON", AT)
+    assert (box.path / "failed.old" / "bad.json.error.txt").exists()
+    assert sorted(p.name for p in state.iterdir()) == ["ack.key", "yuqing.db"]
+
+
+def test_a_leftover_that_is_a_link_is_quarantined_without_reading_its_target(tmp_path: Path) -> None:
+    state = state_dir_with_secrets(tmp_path)
+    box = inbox(tmp_path)
+    (box.processing / "key.json").symlink_to(state / "ack.key")
+    [leftover] = box.leftovers()
+    with pytest.raises(FileRejected, match="symbolic links"):
+        list(read_records(leftover, box.spec, LIMIT, dir_fd=box.fd_of(leftover)))
+    box.quarantine(leftover, "symbolic links are not followed", AT)
+    assert (box.failed / "key.json").is_symlink()
+    assert (state / "ack.key").read_bytes() == b"k" * 32
+
+
+def test_a_planted_link_in_failed_or_processed_is_never_written_through(tmp_path: Path) -> None:
+    state = state_dir_with_secrets(tmp_path)
+    box = inbox(tmp_path)
+    # failed/ and processed/ are the daemon's (0700 under systemd), but a link planted before a restart
+    # or by a careless admin must still never be written through.
+    (box.failed / "bad.json.error.txt").symlink_to(state / "ack.key")
+    (box.processed / "2026-11-23").symlink_to(state)
+    (box.processing / "bad.json").write_text("{", encoding="utf-8")
+    target = box.quarantine(box.processing / "bad.json", "invalid JSON", AT)
+    assert target.name == "bad.1.json"
+    assert (state / "ack.key").read_bytes() == b"k" * 32
+    (box.processing / "ok.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"2026-11-23.*symbolic link"):
+        box.finish(box.processing / "ok.json", AT)
+    assert sorted(p.name for p in state.iterdir()) == ["ack.key", "yuqing.db"]
+
+
+def test_resumes_are_counted_durably_and_forgotten_once_a_file_is_done(tmp_path: Path) -> None:
+    box = inbox(tmp_path)
+    for name in ("a.json", "b.json"):
+        (box.processing / name).write_text('{"text": "x"}', encoding="utf-8")
+    assert box.begin("a.json") == 0  # not found by leftovers(): taken from the inbox just now
+    for expected in (1, 2, 3):
+        again = inbox(tmp_path)  # a restart: the count is read back from processing/
+        assert [p.name for p in again.leftovers()] == ["a.json", "b.json"]
+        assert again.begin("a.json") == expected
+        assert again.begin("a.json") == 0  # once per scan
+    again.not_its_fault("a.json")
+    assert json.loads((box.processing / ".resumes.json").read_text(encoding="utf-8")) == {"a.json": 2}
+    again.finish(again.processing / "a.json", AT)
+    assert not (box.processing / ".resumes.json").exists()
+    assert again.begin("b.json") == 1
+    os.unlink(box.processing / "b.json")  # taken out by hand
+    assert inbox(tmp_path).leftovers() == []
+    assert not (box.processing / ".resumes.json").exists()

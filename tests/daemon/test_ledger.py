@@ -54,3 +54,14 @@ def test_csv_and_xlsx_hold_the_same_rows(tmp_path: Path) -> None:
     assert parsed[1:] == cells[1:] == [row.cells() for row in rows]
     assert len(cells) == 4
     assert not any(PHONE in cell for row in cells for cell in row)
+
+
+def test_numbers_written_to_slip_past_the_mask_stay_masked_in_the_ledger(tmp_path: Path) -> None:
+    store, ids = seed(tmp_path / "s.db")
+    with store.transaction() as db:
+        db.execute("UPDATE incidents SET title = ?, category = ? WHERE id = ?",
+                   ("燃气爆炸 举报人１３８.００００.０００１", "燃气安全 138\u200b0000\u200b0002", ids["gas"]))
+    rows = ledger(store, date(2026, 11, 22), date(2026, 11, 23), DAY + timedelta(days=2), notify_config())
+    gas = next(row for row in rows if row.id == ids["gas"])
+    assert gas.title == "燃气爆炸 举报人１３８.****.０００１"
+    assert gas.category == "燃气安全 138\u200b****\u200b0002"

@@ -139,3 +139,30 @@ def test_backup_copies_a_live_database(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["status", "-c", str(cfg), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["open_incidents"] == {"red": 0, "yellow": 1, "blue": 1}
+
+
+def test_status_never_shows_a_webhook_key_or_feed_token(tmp_path: Path) -> None:
+    store, _ = seed(tmp_path / "s.db")
+    with store.transaction() as db:
+        db.execute("UPDATE outbox SET last_error = ?", ("POST json://hooks.example.gov.cn/hook/s3cr3t failed:"
+                                                       " https://oapi.dingtalk.com/robot/send?access_token=ab12cd34",))
+        db.execute("INSERT INTO feed_state (url, state, failures, next_poll_at, last_ok_at) VALUES (?, 'ok', 0, 0, 1)",
+                   ("https://rss.example.cn/feed?token=feedtok123",))
+    text = json.dumps(gather(config(tmp_path), store, LATER), ensure_ascii=False)
+    for secret in ("s3cr3t", "ab12cd34", "feedtok123"):
+        assert secret not in text
+    assert "json://hooks.example.gov.cn/hook/***" in text
+    assert "https://rss.example.cn/feed?token=***" in text
+
+
+def test_metrics_say_when_the_store_cannot_be_written(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db", busy_timeout=0.1)
+    assert "yuqing_store_writable 1\n" in render(store, DAY)
+    locker = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(sqlite3.OperationalError), store.transaction() as db:
+        db.execute("INSERT INTO meta VALUES ('k', 'v')")
+    assert "yuqing_store_writable 0\n" in render(store, DAY)  # read while the lock is still held
+    locker.execute("COMMIT")
+    assert store.probe()
+    assert "yuqing_store_writable 1\n" in render(store, DAY)

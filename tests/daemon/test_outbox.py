@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
+import sqlite3
+import threading
+import time
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from channels.delivery import deliver
@@ -11,7 +16,7 @@ from channels.model import ChannelSpec, Person
 from daemon.clock import FakeClock
 from daemon.outbox import GIVE_UP_AFTER, MAX_RETRY, Outbox, Rendered, backoff, enqueue
 from daemon.store import Store
-from tests.conftest import HttpSink
+from tests.conftest import HttpSink, SmtpSink
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 ZHANG = Person("zhang", "张三", phone="13800000001", email="zhang@example.gov.cn")
@@ -193,3 +198,100 @@ def test_an_smtp_server_that_refuses_then_accepts_gets_the_mail_once(tmp_path: P
         assert outbox.deliver_due(clock.now) == 0
     finally:
         controller.stop()
+
+
+def mail_channel(sink: SmtpSink) -> dict[str, ChannelSpec]:
+    return {"email": ChannelSpec("email", f"mailto://127.0.0.1:{sink.port}?from=alerts@example.gov.cn&mode=insecure")}
+
+
+def test_a_store_locked_past_the_busy_timeout_after_delivery_sends_nothing_twice(
+        tmp_path: Path, smtp_server: SmtpSink) -> None:
+    store = Store(tmp_path / "s.db", busy_timeout=0.2)
+    clock = FakeClock(T0)
+    outbox = Outbox(store, mail_channel(smtp_server), deliver, random.Random(1),
+                    monotonic=lambda: clock.now().timestamp())
+    queue_one(store, "email")
+    locker = sqlite3.connect(tmp_path / "s.db", isolation_level=None, timeout=0)
+    locker.execute("BEGIN EXCLUSIVE")  # a real second writer, holding on far longer than 0.2 s
+
+    outbox.deliver_due(clock.now)  # delivered; the sent mark cannot be written
+    assert smtp_server.wait_for(1, timeout=5)
+    for _ in range(6):  # the delivery thread comes round again and again
+        clock.advance(timedelta(seconds=30))
+        outbox.deliver_due(clock.now)
+    assert not store.health.writable
+    assert store.one("SELECT status FROM outbox")["status"] == "pending"  # type: ignore[index]
+
+    locker.execute("COMMIT")
+    locker.close()
+    clock.advance(timedelta(minutes=2))  # past any back-off
+    outbox.deliver_due(clock.now)
+    row = store.one("SELECT status, attempts, sent_at FROM outbox")
+    assert row is not None
+    assert (row["status"], row["attempts"], row["sent_at"]) == ("sent", 1, T0.timestamp())  # when it went
+    assert [r["outcome"] for r in store.query("SELECT outcome FROM deliveries")] == ["ok"]
+    assert store.health.writable
+    assert not smtp_server.wait_for(2, timeout=1)
+    assert len(smtp_server.messages) == 1
+
+
+class _SlowPathServer:
+    """A webhook that answers ``/slow`` only after ``hold`` seconds; arrival times and order are kept."""
+
+    def __init__(self, hold: float) -> None:
+        self.arrived: list[tuple[str, float, str]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.arrived.append((self.path, time.monotonic(), body["title"]))
+                if self.path == "/slow":
+                    time.sleep(hold)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"127.0.0.1:{self.http.server_address[1]}"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+
+def test_a_slow_channel_does_not_hold_up_another_incidents_alert(tmp_path: Path) -> None:
+    server = _SlowPathServer(hold=2.0)
+    store = Store(tmp_path / "s.db")
+    channels = {"slow": ChannelSpec("slow", f"json://{server.url}/slow?rto=10"),
+                "fast": ChannelSpec("fast", f"json://{server.url}/fast?rto=10")}
+    with store.transaction() as db:
+        enqueue(db, "YQ-1:red:0:0:slow", "YQ-1", "slow", (ZHANG,), Rendered("一", "正文"), T0)
+        enqueue(db, "YQ-2:red:0:0:fast", "YQ-2", "fast", (ZHANG,), Rendered("二", "正文"), T0 + timedelta(seconds=1))
+    outbox = Outbox(store, channels, deliver)
+    try:
+        assert outbox.deliver_due(lambda: T0 + timedelta(seconds=2)) == 2
+    finally:
+        outbox.close()
+        server.http.shutdown()
+    arrival = {path: at for path, at, _title in server.arrived}
+    assert arrival["/fast"] - arrival["/slow"] < 1.0  # sent beside the slow one, not after its 2 s
+    assert [r["status"] for r in store.query("SELECT status FROM outbox")] == ["sent", "sent"]
+
+
+def test_one_incidents_notices_on_one_channel_keep_their_order(tmp_path: Path) -> None:
+    server = _SlowPathServer(hold=0.3)
+    store = Store(tmp_path / "s.db")
+    channels = {"slow": ChannelSpec("slow", f"json://{server.url}/slow?rto=10")}
+    with store.transaction() as db:
+        for i, title in enumerate(["红色预警", "重复提醒", "已处置"]):
+            enqueue(db, f"YQ-1:{i}:slow", "YQ-1", "slow", (ZHANG,), Rendered(title, "正文"), T0 + timedelta(seconds=i))
+        enqueue(db, "YQ-2:0:slow", "YQ-2", "slow", (ZHANG,), Rendered("另一事件", "正文"), T0)
+    outbox = Outbox(store, channels, deliver)
+    try:
+        assert outbox.deliver_due(lambda: T0 + timedelta(seconds=5)) == 4
+    finally:
+        outbox.close()
+        server.http.shutdown()
+    titles = [title for _path, _at, title in server.arrived if title != "另一事件"]
+    assert titles == ["红色预警", "重复提醒", "已处置"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import unicodedata
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def test_rendered_report_has_charts_text_and_a_workbook_with_the_rows(tmp_path: 
     assert "红色1起，黄色1起，蓝色1起" in rendered.text
     assert "超时1起" in rendered.text
     book = load_workbook(io.BytesIO(rendered.xlsx))
-    assert book.sheetnames == ["概况", "事件", "时限"]
+    assert book.sheetnames == ["概况", "事件", "时限", "待研判"]
     events = [[c.value for c in row] for row in book["事件"].iter_rows(min_row=2)]
     assert [row[0] for row in events] == [ids["gas"], ids["wages"], ids["hotline"]]
     assert events[0][1:4] == ["红色", "燃气安全事件", "燃气安全"]
@@ -90,3 +91,19 @@ def test_scheduled_reports_fire_once_and_the_next_is_queued(tmp_path: Path) -> N
     assert (tmp_path / "reports" / "2026-11-23-daily.xlsx").is_file()
     pending = [r["day"] for r in store.query("SELECT day FROM report_timers WHERE fired_at IS NULL ORDER BY day")]
     assert pending == ["2026-11-24", "2026-11-27"]  # Wednesday's daily (covering Tuesday) and Friday's weekly
+
+
+def test_personal_numbers_in_titles_never_reach_a_report(tmp_path: Path) -> None:
+    store, ids = seed(tmp_path / "s.db")
+    with store.transaction() as db:
+        db.execute("UPDATE incidents SET title = ? WHERE id = ?",
+                   ("燃气爆炸 举报人１３８ ００００ ０００１", ids["gas"]))
+        db.execute("UPDATE messages SET data = json_set(data, '$.region', '城东 电话13800000002') WHERE id = 'w1'")
+    rendered = render(build_report(store, period_for("daily", D), DAY + timedelta(days=1), notify_config()))
+    sheet = "".join(str(cell.value) for ws in load_workbook(io.BytesIO(rendered.xlsx)) for row in ws.iter_rows()
+                    for cell in row)
+    for output in (rendered.html, rendered.text, sheet):
+        visible = "".join(unicodedata.normalize("NFKC", output).split())  # full width, spaces dropped
+        assert "13800000001" not in visible
+        assert "13800000002" not in visible
+    assert "举报人１３８ **** ０００１" in rendered.text

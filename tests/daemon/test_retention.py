@@ -31,6 +31,17 @@ def test_day_folders_older_than_the_limit_go_and_nothing_else(tmp_path: Path) ->
     assert prune_processed([processed], timedelta(days=90), NOW) == 0
 
 
+def test_a_processed_folder_that_is_a_link_is_not_pruned_through(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "state"
+    (elsewhere / "2026-01-01").mkdir(parents=True)  # looks like an old day folder, but is not the inbox's
+    (elsewhere / "2026-01-01" / "backup.db").write_bytes(b"x")
+    processed = tmp_path / "inbox" / "processed"
+    processed.parent.mkdir()
+    processed.symlink_to(elsewhere)
+    assert prune_processed([processed], timedelta(days=90), NOW) == 0
+    assert (elsewhere / "2026-01-01" / "backup.db").exists()
+
+
 def test_feed_items_older_than_the_limit_are_forgotten(tmp_path: Path) -> None:
     store = Store(tmp_path / "db.sqlite")
     with store.transaction() as db:

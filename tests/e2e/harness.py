@@ -23,6 +23,8 @@ def yuqing(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -
 
 
 class Daemon:
+    module = "daemon"  # what ``python -m`` runs
+
     def __init__(self, config: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.config = config
         self.extra = extra
@@ -34,7 +36,7 @@ class Daemon:
 
     def start(self, ready_timeout: float = 60) -> Daemon:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daemon", "run", "-c", str(self.config), *self.extra],
+            [sys.executable, "-m", self.module, "run", "-c", str(self.config), *self.extra],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._follow, daemon=True).start()
         if not self.wait_event("service.ready", timeout=ready_timeout):

@@ -89,8 +89,9 @@ def test_clicking_the_link_in_a_notification_acknowledges_and_stops_escalation(t
         db = sqlite3.connect(tmp_path / "var" / "yuqing.db")
         row = db.execute("SELECT status, acked_by FROM incidents").fetchone()
         assert row == ("acknowledged", "zhang")
+        # The duty group's link names nobody: the name chosen on the page is recorded as unverified.
         assert db.execute("SELECT actor, action, detail FROM audit").fetchall() == [
-            ("zhang", "acknowledge", "确认页面")]
+            ("zhang", "acknowledge", "确认页面（群组链接，身份未核实）")]
         assert daemon.wait_event("timer.fired", timeout=10, outcome="skipped:acknowledged")
         sent = len(notifications(tmp_path))
         assert not daemon.wait_event("timer.fired", timeout=2.5, outcome="sent:1",

@@ -111,7 +111,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: P
         def settled() -> bool:
             waiting = [p for p in inbox.iterdir() if p.is_file()] + list((inbox / "processing").iterdir())
             return not waiting
-        assert wait_until(settled, timeout=60, interval=0.2)
+        assert wait_until(settled, timeout=240, interval=0.2)  # bounds a failure only: a loaded machine is slower
         assert daemon.stop() == 0
     finally:
         daemon.kill()
