@@ -155,6 +155,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 "rules": [m.rule_id for m in verdict.matches],
                 "keywords": {h.word: list(h.positions) for h in analysis.hits},
                 "period": verdict.period, "reasons": list(verdict.reasons),
+                "suppressed": [{"rule": s.rule_id, "reason": s.reason} for s in verdict.suppressed],
+                "place": str(verdict.place or rulebook.engine.places.find(message).place),
             }
             found.update(explain_fields(review, message, verdict))  # 待研判, for messages graded none
             if analysis.spelled:  # keywords found written in pinyin (拆qian)

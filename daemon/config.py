@@ -7,17 +7,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from daemon.durations import DurationError, parse_duration
 from daemon.reportconf import ReportSchedule, parse_reports
 from daemon.reviewconf import ReviewSpec, parse_review
 from rules.errors import ConfigError, Problem, recorded
+from rules.places import Places
 from rules.yamlsrc import Node, check_keys, load_file
 
 DEFAULT_PATH = Path("/etc/yuqing/config.yaml")
 TOP_KEYS = ("state_dir", "inbox", "feeds", "rules", "periods", "dictionary", "notify", "http", "limits", "incidents",
-            "expect", "reports", "review")
+            "expect", "reports", "review", "places")
+PLACE_KEYS = ("local", "neighbours")
 INCIDENT_KEYS = ("window", "watch")
 DEFAULT_WINDOW = timedelta(hours=72)
 INBOX_KEYS = ("path", "source", "region", "format", "csv", "max_file_size", "expect")
@@ -100,6 +103,7 @@ class Config:
     expect: tuple[tuple[str, timedelta], ...] = ()
     reports: ReportSchedule | None = None  # 日报/周报 schedule (daemon/reportconf.py)
     review: ReviewSpec = field(default_factory=ReviewSpec)  # 待研判 recall net (daemon/reviewconf.py)
+    places: Places = field(default_factory=Places)  # the county's own places and its neighbours' (rules/places.py)
 
     @property
     def database(self) -> Path:
@@ -151,7 +155,7 @@ def load_config(path: Path) -> Config:
         keep_processed=keep_processed, keep_feed_items=keep_feed_items, busy_timeout=busy_timeout,
         window=window, watch=watch, expect=parser.expect(top.get("expect")),
         reports=parse_reports(top.get("reports"), problems),
-        review=parse_review(top.get("review"), parser.path, problems),
+        review=parse_review(top.get("review"), parser.path, problems), places=parser.places(top.get("places")),
     )
     if problems:
         raise ConfigError(problems)
@@ -303,6 +307,28 @@ class _Parser:
                 f"busy_timeout must be between 1s and {MAX_BUSY_TIMEOUT.seconds}s (under systemd's WatchdogSec)"))
             return DEFAULT_BUSY_TIMEOUT
         return value
+
+    def places(self, node: Node | None) -> Places:
+        """``places: {local: [石桥镇, …], neighbours: [云溪县, …]}``."""
+        if node is None or node.is_null:
+            return Places()
+        self.problems.extend(check_keys(node, PLACE_KEYS, "places"))
+        entries: dict[str, Node] = recorded(self.problems, partial(
+            node.mapping, "a mapping with local and neighbours, lists of place names"), {})
+        found = {key: self._place_names(entries[key], key) if key in entries else () for key in PLACE_KEYS}
+        return Places(local=found["local"], neighbours=found["neighbours"])
+
+    def _place_names(self, node: Node, key: str) -> tuple[str, ...]:
+        names: dict[str, None] = {}
+        items: list[Node] = [] if node.is_null else recorded(
+            self.problems, partial(node.items, f"a list of place names in places.{key}"), [])
+        for item in items:
+            name = recorded(self.problems, partial(item.str, "a place name"), None)
+            if name is not None and not name.strip():
+                self.problems.append(item.problem(f"empty place name in places.{key}"))
+            elif name is not None:
+                names[name.strip()] = None
+        return tuple(names)
 
     def size(self, node: Node | None) -> int | None:
         if node is None or node.is_null:

@@ -138,7 +138,9 @@ class Pipeline:
         log.info("message.graded", message=message.id, source=message.source, level=str(verdict.level),
                  rules=[m.rule_id for m in verdict.matches], keywords=sorted(analysis.words),
                  incident=incident_id, joined=found[1] if found else None, period=verdict.period,
-                 review=round(flagged.score, 3) if flagged else None)
+                 review=round(flagged.score, 3) if flagged else None,
+                 suppressed=[f"{s.rule_id}: {s.reason}" for s in verdict.suppressed] or None,
+                 place=str(verdict.place) if verdict.place else None)
         return "graded" if verdict.level > Level.NONE else "ungraded"
 
     def _update_duplicate(self, known_id: str, message: Message, now: datetime) -> None:

@@ -55,7 +55,7 @@ def build_rulebook(config: Config, analyzer: Analyzer, *, activate: bool = True)
     ruleset, warnings = load_rules(config.rules_dir)
     calendar = load_periods(config.periods)
     keywords = analyzer.prepare(ruleset.words, ruleset.pinyin_words)
-    engine = Engine(ruleset)
+    engine = Engine(ruleset, config.places)
     if activate:
         analyzer.use(keywords)
     return Rulebook(ruleset, engine, calendar, warnings, keywords)

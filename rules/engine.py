@@ -27,7 +27,20 @@ from durable import engine as durable
 
 from rules.evaluate import followers, gap, grade, is_live, number, ordered_sources, regex_holds
 from rules.layout import Layout
-from rules.model import ActivePeriod, Analysis, KeywordHit, Level, Rule, RuleMatch, RuleSet, Spread, Verdict
+from rules.model import (
+    ActivePeriod,
+    Analysis,
+    KeywordHit,
+    Level,
+    Rule,
+    RuleMatch,
+    RuleSet,
+    Spread,
+    Suppression,
+    Verdict,
+)
+from rules.places import Places
+from rules.screen import Screen
 
 log = structlog.get_logger(__name__)
 
@@ -54,8 +67,9 @@ class Engine:
     """One compiled rule set. ``evaluate`` may be called from any thread; ``close`` frees the engine's
     memory (call it when a reload replaced this engine)."""
 
-    def __init__(self, ruleset: RuleSet) -> None:
+    def __init__(self, ruleset: RuleSet, places: Places | None = None) -> None:
         self.ruleset = ruleset
+        self.places = places or Places()
         self._rules = tuple(r for r in ruleset.rules if r.enabled)
         self._layout = Layout(self._rules)
         self._fired: list[int] = []
@@ -64,6 +78,8 @@ class Engine:
         self._names: list[str] = []
         self._handles: list[int] = []
         self._wanted = [frozenset().union(*(t.words for t in (*r.when.all, *r.when.any))) for r in self._rules]
+        self._positive = [frozenset().union(*(t.words for t in (*r.when.all, *r.when.any, *r.when.near_terms)))
+                          for r in self._rules]  # the words whose negated occurrences do not count
         self._sources_text = [", ".join(ordered_sources(r.when.sources)) for r in self._rules]
         self._register()
         log.info("engine.compiled", version=ruleset.version, rules=len(self._rules), shards=len(self._names),
@@ -99,27 +115,36 @@ class Engine:
 
     def evaluate(self, analysis: Analysis, spread: Spread, periods: Sequence[ActivePeriod],
                  at: datetime) -> Verdict:
-        """The verdict of the live rules on one message: level, matches in rule order, reasons."""
+        """The verdict of the live rules on one message: level, matches in rule order, reasons, and the
+        rules whose condition held but that were screened out (``rules.screen``)."""
         fired = self._matching(analysis, spread, periods)
         if not fired:
             return _NOTHING
         by_word = {h.word: h for h in analysis.hits}
         matches: list[RuleMatch] = []
         reasons: list[str] = []
+        suppressed: list[Suppression] = []
         period: str | None = None
+        screen = Screen(analysis, spread, periods, self.places)
         for index in fired:
             rule = self._rules[index]
             if not is_live(rule, at):
                 reasons.append(f"rule {rule.id}: expired on {rule.expires}, ignored")
                 continue
             level, raised_by, period_reasons = grade(rule, periods)
+            judged = screen.judge(rule, level, self._positive[index])
+            if judged.suppressed is not None:
+                suppressed.append(Suppression(rule.id, judged.suppressed))
+                reasons.append(f"rule {rule.id}: suppressed, {judged.suppressed}")
+                continue
             period = period or raised_by
-            matches.append(RuleMatch(rule.id, rule.title, rule.category, rule.level, level, rule.notify,
+            matches.append(RuleMatch(rule.id, rule.title, rule.category, rule.level, judged.level, rule.notify,
                                      rule.location))
             found = [by_word[w] for w in self._wanted[index].intersection(by_word)]
-            reasons += [*_explain(rule, found, analysis, spread, self._sources_text[index]), *period_reasons]
+            reasons += [*_explain(rule, found, analysis, spread, self._sources_text[index]), *period_reasons,
+                        *judged.notes]
         level = max((m.level for m in matches), default=Level.NONE)
-        return Verdict(level, tuple(matches), period, tuple(reasons))
+        return Verdict(level, tuple(matches), period, tuple(reasons), tuple(suppressed), screen.found.place)
 
     def _matching(self, analysis: Analysis, spread: Spread, periods: Sequence[ActivePeriod]) -> list[int]:
         """Indices of the compiled rules whose condition holds, in rule order."""

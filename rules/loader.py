@@ -32,6 +32,8 @@ from rules.conditions import (
 from rules.errors import ConfigError, Problem, did_you_mean
 from rules.message import MessageError, message_from_dict, to_time
 from rules.model import (
+    GENRE_MODES,
+    NEGATION_MODES,
     SOURCES,
     SPREAD_FIELDS,
     Comparison,
@@ -52,15 +54,16 @@ T = TypeVar("T")
 FILE_KEYS = ("keywords", "rules", "tests")
 SET_KEYS = ("words", "pinyin")
 RULE_KEYS = ("id", "title", "category", "level", "when", "raise_in_period", "notify", "enabled",
-             "expires", "tests", "ladder")
+             "expires", "tests", "ladder", "negation", "genres")
 LADDER_KEYS = ("level", "spread")
 WHEN_KEYS = ("all", "any", "none", "near", "regex", "sources", "accounts", "regions", "min_followers",
-             "verified", "spread", "period")
+             "verified", "spread", "period", "place")
 SELECTING_KEYS = ("all", "any", "near", "regex", "accounts")  # a rule needs one: the rest only narrow
 _MESSAGE_KEYS = ("id", "source", "title", "text", "url", "author", "published_at", "region", "metrics")
 TEST_KEYS = (*_MESSAGE_KEYS, "at", "expect", "category")
 FILE_TEST_KEYS = (*TEST_KEYS, "rule")
 RULE_LEVELS = ("blue", "yellow", "red")
+PLACE_CONDITIONS = ("local",)  # a local or neighbouring place is named (rules.places)
 EXPECT_LEVELS = ("none", *RULE_LEVELS)
 
 _RULE_ID = re.compile(r"[a-z0-9][a-z0-9\-_.]*")
@@ -262,6 +265,9 @@ def _rule(node: Node, state: _Load) -> Rule | None:
     title, category = text("title"), text("category")
     notify = state.attempt(lambda: _names(fields["notify"])) if "notify" in fields else []
     expires = state.attempt(lambda: _expires(fields["expires"])) if "expires" in fields else None
+    negation = state.attempt(lambda: _choice(fields["negation"], "negation", NEGATION_MODES)) \
+        if "negation" in fields else None
+    genres = state.attempt(lambda: _choice(fields["genres"], "genres", GENRE_MODES)) if "genres" in fields else None
     tests: list[RuleTest] = []
     if "tests" in fields and not fields["tests"].is_null:
         default_source = when[1][0] if when and when[1] else "other"
@@ -273,6 +279,7 @@ def _rule(node: Node, state: _Load) -> Rule | None:
         category=category or "", raise_in_period=flag("raise_in_period", False),
         notify=tuple(name for name, _ in notify or ()), enabled=flag("enabled", True), expires=expires,
         tests=tuple(tests), notify_at=tuple(at for _, at in notify or ()),
+        negation=negation or NEGATION_MODES[0], genres=genres or GENRE_MODES[0],
     )
 
 
@@ -294,6 +301,15 @@ def _level(node: Node, allowed: tuple[str, ...] = RULE_LEVELS, what: str = "leve
         names = f'{", ".join(allowed[:-1])} or {allowed[-1]}'
         raise node.fail(f'bad {what} "{value}": expected {names}{did_you_mean(value, allowed)}')
     return Level.parse(value)
+
+
+def _choice(node: Node, what: str, allowed: tuple[str, ...]) -> str:
+    """One of ``allowed`` (written in any case), else an error at the value."""
+    value = node.str(" or ".join(allowed)).strip()
+    if value.lower() not in allowed:
+        names = f'{", ".join(allowed[:-1])} or {allowed[-1]}' if len(allowed) > 1 else allowed[0]
+        raise node.fail(f'bad {what} "{value}": expected {names}{did_you_mean(value, allowed)}')
+    return value.lower()
 
 
 def _names(node: Node) -> list[tuple[str, Location]]:
@@ -342,6 +358,7 @@ def _condition(node: Node, state: _Load) -> tuple[Condition, list[str]] | None:
     min_followers = part("min_followers", parse_min_followers)
     verified = part("verified", Node.bool)
     period = part("period", parse_period)
+    place = part("place", partial(_choice, what="place", allowed=PLACE_CONDITIONS))
     if state.failed > before:
         return None
     if not (terms["all"] or terms["any"] or near or regex or accounts):  # `all: []` would match anything
@@ -352,7 +369,7 @@ def _condition(node: Node, state: _Load) -> tuple[Condition, list[str]] | None:
         all=tuple(t for t, _ in terms["all"]), any=tuple(t for t, _ in terms["any"]),
         none=tuple(t for t, _ in terms["none"]), sources=frozenset(sources), spread=spread, near=near,
         regex=regex, accounts=accounts, regions=regions, min_followers=min_followers, verified=verified,
-        period=period,
+        period=period, place=place,
     )
     return condition, sources
 

@@ -226,6 +226,11 @@ class Condition:
     min_followers: int | None = None  # the message author's followers
     verified: bool | None = None  # None: either
     period: frozenset[str] | None = None  # None: no condition; empty: any sensitive period; else one of these
+    place: str | None = None  # "local": the message names a local or neighbouring place (rules.places)
+
+    @property
+    def near_terms(self) -> tuple[Term, ...]:
+        return tuple(t for n in self.near for t in (n.left, n.right))
 
     @property
     def terms(self) -> tuple[Term, ...]:
@@ -245,6 +250,10 @@ class RuleTest:
     expect_rule: str | None = None  # file-level tests: this rule id must be among the matches
 
 
+NEGATION_MODES: tuple[str, ...] = ("skip", "count")  # negated keyword occurrences: ignored, or counted
+GENRE_MODES: tuple[str, ...] = ("skip", "any")  # reviews, fiction, games and history: not fired on, or fired on
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
@@ -259,6 +268,8 @@ class Rule:
     expires: date | None = None
     tests: tuple[RuleTest, ...] = ()
     notify_at: tuple[Location, ...] = ()  # where each ``notify`` team is written (for check_teams)
+    negation: str = "skip"  # one of NEGATION_MODES
+    genres: str = "skip"  # one of GENRE_MODES
 
 
 @dataclass(frozen=True)
@@ -302,6 +313,27 @@ class RuleMatch:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """A rule whose condition held but that does not count: its keywords were negated (没有地沟油), the
+    text is a review, fiction, a game or history, or the story is placed elsewhere."""
+
+    rule_id: str
+    reason: str  # "negated: 没有 地沟油", "genre: review", "place: elsewhere (河南省)"
+
+
+class Place(enum.Enum):
+    """Where a message places its story, as far as the ``places`` gazetteer can tell."""
+
+    LOCAL = "local"  # names a town, village … of the county
+    NEIGHBOUR = "neighbour"  # names a neighbouring county (and nothing of the county)
+    ELSEWHERE = "elsewhere"  # names only places outside the county
+    UNKNOWN = "unknown"  # names no place known
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
 class Verdict:
     """What the rules decided for one message (or incident) at one time."""
 
@@ -309,6 +341,8 @@ class Verdict:
     matches: tuple[RuleMatch, ...] = ()
     period: str | None = None
     reasons: tuple[str, ...] = ()
+    suppressed: tuple[Suppression, ...] = ()
+    place: Place | None = None  # looked for only when some rule's condition held
 
     @property
     def top(self) -> RuleMatch | None:

@@ -76,11 +76,12 @@ def _problems(test: RuleTest, verdict: Verdict, category: str | None) -> list[st
 
 
 def _summary(verdict: Verdict) -> str:
+    suppressed = "".join(f"; {s.rule_id} suppressed ({s.reason})" for s in verdict.suppressed)
     if not verdict.matches:
-        return "no rule matched"
+        return f"no rule matched{suppressed}"
     matched = ", ".join(f"{m.rule_id} ({m.level})" for m in verdict.matches)
     period = f"; period {verdict.period}" if verdict.period else ""
-    return f"matched {matched}{period}"
+    return f"matched {matched}{period}{suppressed}"
 
 
 # ---------------------------------------------------------------- table

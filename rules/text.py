@@ -8,8 +8,10 @@ A keyword matches a word of the text as jieba cuts it, never a substring: 上访
    ASCII letters to lower case, traditional to simplified Chinese (OpenCC ``t2s``, which converts
    phrase by phrase: 乾隆 stays, 乾燥 becomes 干燥; should a conversion ever change the length, the
    text is converted character by character instead).
-2. Undo simple evasions: separator symbols and spaces between two Chinese characters (拆*迁, 拆 迁,
-   拆-迁) are dropped for matching, and positions are mapped back to the body. Words of keyword sets
+2. Undo simple evasions: invisible characters anywhere (zero-width space, joiners, word joiner, BOM,
+   soft hyphen, bidi marks, variation selectors: 燃\u200b气) and separator symbols and spaces between
+   two Chinese characters (拆*迁, 拆 迁, 拆-迁) are dropped for matching, and positions are mapped back
+   to the body. Words of keyword sets
    marked ``pinyin: true`` are also looked for in pinyin (拆qian, chai迁, chaiqian: ``Keywords``).
 3. Prefilter with an Aho-Corasick automaton over the keywords: most messages contain none, and those
    never reach the tokenizer (27 µs against 350 µs a message with the Python backend). jieba cuts
@@ -70,6 +72,15 @@ _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Separators an evasion puts inside a word. Not "," (the full-width comma normalises to it) and no
 # line break (title and text are joined by one): those separate real sentences.
 _SEPARATED = re.compile(rf"(?<=[{_HAN}])[ \t\u00a0*#@&^~|/\\\-_+=.·•・'\"`♥♡★☆]{{1,3}}(?=[{_HAN}])")
+# Characters that show as nothing: every format character (Unicode category Cf: soft hyphen, zero-width
+# space/non-joiner/joiner, bidi marks, word joiner, invisible operators, BOM, tags), the combining
+# grapheme joiner, variation selectors (standard, Mongolian and supplementary) and the Hangul fillers.
+# A test checks the list against the category of every code point.
+INVISIBLE = re.compile(
+    "[\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180b-\u180f"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0001\U000e0020-\U000e007f\U000e0100-\U000e01ef]")
 RJIEBA_PREFILTER_BELOW = 600  # keywords (spellings included); see step 3 above
 _JOIN = 16  # candidate stretches closer than this are cut in one call by the Python backend
 _SCAN = 12  # tokens longer than this are searched with the automaton rather than slice by slice
@@ -104,20 +115,34 @@ def normalize(text: str) -> str:
 
 
 def compact(text: str) -> tuple[str, list[int] | None]:
-    """``text`` without separators between Chinese characters, and for every character kept its offset
-    in ``text`` (None when nothing was dropped: offsets are the same)."""
-    if _SEPARATED.search(text) is None:
+    """``text`` without invisible characters and without separators between Chinese characters, and
+    for every character kept its offset in ``text`` (None when nothing was dropped: offsets are the same)."""
+    visible, shown = _drop(text, INVISIBLE)
+    joined, kept = _drop(visible, _SEPARATED)
+    if shown is None or kept is None:
+        return joined, shown or kept
+    return joined, [shown[k] for k in kept]
+
+
+def _drop(text: str, pattern: re.Pattern[str]) -> tuple[str, list[int] | None]:
+    """``text`` without what ``pattern`` finds, and the offset in ``text`` of every character kept."""
+    if pattern.search(text) is None:
         return text, None
     kept: list[int] = []
     parts: list[str] = []
     last = 0
-    for found in _SEPARATED.finditer(text):
+    for found in pattern.finditer(text):
         parts.append(text[last:found.start()])
         kept.extend(range(last, found.start()))
         last = found.end()
     parts.append(text[last:])
     kept.extend(range(last, len(text)))
     return "".join(parts), kept
+
+
+def clean(text: str) -> str:
+    """What the analysis reads of ``text``: normalised, without invisible characters and separators."""
+    return compact(normalize(text))[0]
 
 
 # ---------------------------------------------------------------- tokenizers

@@ -74,3 +74,27 @@ def test_check_names_unknown_report_teams_and_channels(county: Path, capsys: pyt
     out = capsys.readouterr().out.splitlines()
     assert f'{config}:{line}:53: error: unknown team "领导小祖" in reports.to (did you mean "领导小组"?)' in out
     assert f'{config}:{line}:66: error: unknown channel "emial" in reports.via (did you mean "email"?)' in out
+
+
+def test_explain_shows_suppressed_rules_and_the_place(county: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    (county / "periods.yaml").write_text("periods: []\n", encoding="utf-8")
+    shutil.rmtree(county / "rules")  # one rule of our own: the example library changes more often
+    (county / "rules").mkdir()
+    (county / "rules" / "blast.yaml").write_text(
+        "rules:\n  - {id: blast, level: red, when: {all: [爆炸]}}\n", encoding="utf-8")
+    sample = tmp_path / "m.jsonl"
+    sample.write_text("\n".join(json.dumps({"id": f"m{i}", "source": "weibo", "text": text}, ensure_ascii=False)
+                                for i, text in enumerate([
+                                    "桃源镇化工厂发生爆炸，有人员伤亡",
+                                    "桃源镇化工厂并未发生爆炸，网传消息不实",
+                                    "河南省郑州市化工厂发生爆炸，有人员伤亡",
+                                    "今天天气不错"])), encoding="utf-8")
+    assert main(["explain", "-c", str(county / "config.yaml"), str(sample)]) == 0
+    local, negated, elsewhere, plain = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert (local["place"], local["suppressed"], local["level"]) == ("local", [], "red")
+    assert negated["level"] == "none"
+    assert negated["suppressed"] == [{"rule": "blast", "reason": "negated: 并未 爆炸"}]
+    assert (elsewhere["place"], elsewhere["level"]) == ("elsewhere", "yellow")
+    assert "place: elsewhere (河南省, 郑州市): red → yellow" in elsewhere["reasons"]
+    assert (plain["place"], plain["suppressed"], plain["level"]) == ("unknown", [], "none")

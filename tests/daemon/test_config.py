@@ -86,3 +86,26 @@ def test_config_path_precedence() -> None:
     assert config_path("/x.yaml", {"YUQING_CONFIG": "/y.yaml"}) == Path("/x.yaml")
     assert config_path(None, {"YUQING_CONFIG": "/y.yaml"}) == Path("/y.yaml")
     assert config_path(None, {}) == DEFAULT_PATH
+
+
+def test_places_are_read_in_order_without_repeats(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, DESIGN_EXAMPLE + "places:\n  local: [青岚县, 石桥镇, 青岚县]\n"
+                                                          "  neighbours: 云溪县\n"))
+    assert (config.places.local, config.places.neighbours) == (("青岚县", "石桥镇"), ("云溪县",))
+    assert load_config(write(tmp_path, DESIGN_EXAMPLE)).places.configured is False
+    assert load_config(Path(__file__).resolve().parents[2] / "examples" / "config.yaml").places.configured
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("places: {local: [石桥镇], nieghbours: [云溪县]}",
+     '9:24: error: unknown field "nieghbours" in places (did you mean "neighbours"?)'),
+    ("places: {local: [石桥镇, {x: 1}]}", "9:23: error: expected a single value, got a mapping"),
+    ('places: {local: [石桥镇, " "]}', "9:23: error: empty place name in places.local"),
+    ("places: [石桥镇]", "9:9: error: expected a mapping with local and neighbours, lists of place names, "
+                       "got a list"),
+])
+def test_bad_places_name_their_place(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, DESIGN_EXAMPLE + text + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert [str(p) for p in caught.value.problems] == [f"{path}:{expected}"]

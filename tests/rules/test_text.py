@@ -420,3 +420,65 @@ def test_words_of_the_dictionary_keep_their_frequency(jieba_cache: Path) -> None
     assert (tokenizer.FREQ["上访"], tokenizer.FREQ["的"] > 0) == (known, True)
     assert tokenizer.FREQ["河湾村征地款"] > 0
     assert tokenizer.total == total + tokenizer.FREQ["河湾村征地款"]
+
+
+# ---------------------------------------------------------------- invisible characters
+
+# Characters that show as nothing (or as a hair of space) yet make two words out of one: zero-width
+# space, non-joiner and joiner, word joiner, BOM, soft hyphen, bidi marks, variation selectors.
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e", "\u202e", "\u2063",
+             "\ufe0f", "\ufe00", "\U000e0100", "\U000e01ef", "\u034f", "\U000e0041"]
+# Texts where every keyword of KEYWORDS they hold is found (test_keywords_inside_dictionary_words_hit).
+HITTING = ["化工厂发生爆炸", "村民集体上访", "今天上访的人很多", "城东拆迁户今天在县政府门口聚集，要求补偿款",
+           "半夜强拆民房", "反对PX项目"]
+
+
+def _sprinkle(text: str, where: list[int], marks: list[str]) -> tuple[str, list[int]]:
+    """``text`` with ``marks`` inserted before the given offsets, and where each original character went."""
+    inserted = dict(zip(where, marks, strict=False))
+    out: list[str] = []
+    moved: list[int] = []
+    for at, ch in enumerate(text):
+        out.append(inserted.get(at, ""))
+        moved.append(len("".join(out)))
+        out.append(ch)
+    return "".join(out), moved
+
+
+def test_an_invisible_character_inside_a_keyword_does_not_hide_it(analyzer: Analyzer) -> None:
+    text = "小区燃\u200b气爆\u2060炸，村民集\ufeff体上\u00ad访"
+    found = {h.word: h.positions for h in analyzer.analyze(message(text)).hits}
+    assert found == {"爆炸": (5,), "集体上访": (11,), "上访": (14,)}
+    for word, positions in found.items():  # offsets are into the text as written
+        assert all(text[p] == word[0] for p in positions)
+
+
+@given(st.sampled_from(HITTING), st.lists(st.integers(0, 40), max_size=6),
+       st.lists(st.sampled_from(INVISIBLE), min_size=6, max_size=6))
+def test_invisible_characters_anywhere_keep_every_hit(analyzer: Analyzer, text: str, where: list[int],
+                                                      marks: list[str]) -> None:
+    plain = {h.word: h.positions for h in analyzer.analyze(message(text)).hits}
+    sprinkled, moved = _sprinkle(text, where, marks)
+    found = {h.word: h.positions for h in analyzer.analyze(message(sprinkled)).hits}
+    assert found == {word: tuple(moved[p] for p in positions) for word, positions in plain.items()}
+
+
+@given(st.sampled_from([
+    "我马上访问一下网站", "这次旅游行程安排得很满", "他在会上表示威胁论站不住脚", "加强拆除违建的宣传",
+    "关注风暴动态", "先拆，迁走的人再说", "今天天气不错",
+]), st.lists(st.integers(0, 20), max_size=6), st.lists(st.sampled_from(INVISIBLE), min_size=6, max_size=6))
+def test_invisible_characters_never_create_a_hit(analyzer: Analyzer, text: str, where: list[int],
+                                                 marks: list[str]) -> None:
+    sprinkled, _ = _sprinkle(text, where, marks)
+    assert words_in(analyzer, sprinkled) == words_in(analyzer, text) == set()
+
+
+def test_every_format_character_and_variation_selector_is_invisible() -> None:
+    import sys
+    import unicodedata
+
+    from rules.text import INVISIBLE
+    wanted = [chr(c) for c in range(sys.maxunicode + 1)
+              if unicodedata.category(chr(c)) == "Cf" or 0xFE00 <= c <= 0xFE0F or 0xE0100 <= c <= 0xE01EF]
+    assert [ch for ch in wanted if not INVISIBLE.fullmatch(ch)] == []
+    assert not any(INVISIBLE.search(ch) for ch in "燃气 ,。a1\n\t·*")
