@@ -9,7 +9,7 @@ The engine finds the rules whose condition holds; before one counts, it is scree
 3. ``when: {place: local}``: the rule is suppressed unless the message names a local or neighbouring
    place (``rules.places``).
 4. Once the county has named its places: a message that names only places outside the county is
-   lowered one level (blue to nothing: suppressed).
+   lowered one level, but not below blue (it stays in the digest, never pages anyone).
 
 Each of these runs only for messages some rule's condition held for, and each at most once per message:
 ordinary messages, which no rule fires on, never pay for them.
@@ -89,9 +89,12 @@ class Screen:
         if rule.when.place is not None and self.found.place not in NEARBY:
             return Judgement(Level.NONE, f"place: {self.found.describe()} (the rule needs a local place)")
         if self.places.configured and self.found.place is Place.ELSEWHERE:
+            # Lowered, never below blue: a story elsewhere in a watched risk area still reaches the daily
+            # digest (stories cross county lines: the same employer, the same product, copycat gatherings),
+            # it only never pages anyone at night.
+            if level <= Level.BLUE:
+                return Judgement(level, notes=(f"place: {self.found.describe()}: {level} stays {level}",))
             lowered = Level(int(level) - 1)
-            if lowered is Level.NONE:
-                return Judgement(Level.NONE, f"place: {self.found.describe()}")
             return Judgement(lowered, notes=(f"place: {self.found.describe()}: {level} → {lowered}",))
         return Judgement(level)
 

@@ -98,9 +98,12 @@ def test_a_story_placed_elsewhere_is_lowered_one_level(loaded: tuple[Engine, Ana
     assert (found.level, found.place) == (Level.YELLOW, Place.ELSEWHERE)
     assert [(m.rule_id, m.base_level, m.level) for m in found.matches] == [("riot", Level.RED, Level.YELLOW)]
     assert "place: elsewhere (河南省, 郑州市): red → yellow" in found.reasons
+    # Blue stays blue: a story elsewhere in a watched risk area still reaches the daily digest (linked
+    # stories cross county lines), it only never pages anyone.
     blue = verdict(loaded, "郑州一饭店被查出使用地沟油")
-    assert blue.level is Level.NONE
-    assert blue.suppressed == (Suppression("food", "place: elsewhere (郑州)"),)
+    assert blue.level is Level.BLUE
+    assert blue.suppressed == ()
+    assert "place: elsewhere (郑州): blue stays blue" in blue.reasons
 
 
 def test_a_local_story_is_recorded_as_local(loaded: tuple[Engine, Analyzer]) -> None:
