@@ -17,6 +17,10 @@ from rules.genre import genre_of
     ("这个副本的boss会放火，玩家要小心", "game"),
     ("公元前209年，陈胜吴广起义，天下骚乱", "history"),
     ("康熙年间，朝廷派兵镇压叛乱", "history"),
+    ("这本书写的是清末的一场骚乱，民众打砸衙门，作者的描写很细腻", "review"),
+    ("唐山大地震这部电影看哭了，二十多万人遇难的场面太震撼", "review"),
+    ("医疗剧里医生误诊导致病人死亡，剧情太狗血", "review"),
+    ("书评：《食品安全的历史》讲地沟油、瘦肉精的来龙去脉", "review"),
 ])
 def test_clear_texts_have_a_genre(text: str, genre: str) -> None:
     assert genre_of(text) == genre
@@ -33,6 +37,8 @@ INCIDENTS = [
     "作者本人被打了，现场好多人，已经报警",
     "官方辟谣：网传某地爆炸系谣言",
     "饭店被查出使用地沟油",
+    "据《人民日报》报道，某化工厂发生爆炸，现场浓烟滚滚",  # a newspaper's name is not a book
+    "网友描写现场：楼塌了一半，有人被困",
 ]
 
 
