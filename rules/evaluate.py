@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from rules.model import SOURCES, ActivePeriod, Analysis, Comparison, Level, Message, Near, Rule, Spread, Term
 
@@ -160,6 +160,9 @@ def gap(near: Near, analysis: Analysis) -> int | None:
 
 
 def near_holds(near: Near, analysis: Analysis) -> bool:
+    # Most messages hold neither term: a set test says so before any span is built.
+    if near.left.words.isdisjoint(analysis.words) or near.right.words.isdisjoint(analysis.words):
+        return False
     distance = gap(near, analysis)
     return distance is not None and distance <= near.within
 
@@ -210,6 +213,41 @@ def compile_pattern(pattern: str) -> _Searcher:
         return re.compile(pattern)
     except re.error as exc:  # pragma: no cover
         raise PatternError(str(exc)) from None
+
+
+class RegexBank:
+    """Every ``regex`` pattern of a rule set, searched in one pass over a message (an RE2 set), instead
+    of one search per pattern and rule: a rule set that spells context out as patterns pays once."""
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self.patterns = tuple(dict.fromkeys(patterns))
+        self.index = {pattern: i for i, pattern in enumerate(self.patterns)}
+        self._set: Any = None
+        if re2 is not None and self.patterns:
+            options = re2.Options()
+            options.log_errors = False
+            self._set = re2.Set.SearchSet(options)
+            for pattern in self.patterns:
+                self._set.Add(pattern)
+            self._set.Compile()
+        self._last: tuple[str, frozenset[int]] | None = None
+
+    def matching(self, message: Message) -> frozenset[int]:
+        """Indexes of the patterns found in the message (the last message's answer is kept: every
+        regex condition of a rule set asks about the same message in turn)."""
+        text = message.body
+        if self._last is not None and self._last[0] == text:
+            return self._last[1]
+        if self._set is not None:
+            found = frozenset(self._set.Match(text) or ())
+        else:  # pragma: no cover - only without RE2
+            found = frozenset(i for i, p in enumerate(self.patterns) if regex_holds((p,), message))
+        self._last = (text, found)
+        return found
+
+    def holds(self, patterns: Iterable[str], message: Message) -> bool:
+        found = self.matching(message)
+        return any(self.index[p] in found for p in patterns)
 
 
 def regex_holds(patterns: Iterable[str], message: Message) -> bool:

@@ -34,13 +34,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from rules.evaluate import (
+    RegexBank,
     account_holds,
     fixed,
     followers,
     is_verified,
     near_holds,
     period_holds,
-    regex_holds,
     region_holds,
 )
 from rules.model import SPREAD_FIELDS, ActivePeriod, Analysis, Comparison, Condition, Message, Near, Rule, Spread
@@ -76,6 +76,7 @@ class Layout:
         self.computed: dict[tuple[object, ...], tuple[int, Computed]] = {}
         self.needs: list[tuple[int, ...]] = []  # per rule: the groups it cannot match without
         self.excluded: list[int | None] = []  # per rule: the group of its `none` words
+        self.regexes = RegexBank(p for rule in self.rules for p in rule.when.regex)
         for rule in self.rules:
             self._assign(rule.when)
         self.uses = [frozenset(needs) | ({excluded} if excluded is not None else set())
@@ -118,7 +119,7 @@ class Layout:
         needs = [self._group(term.words) for term in when.all]
         if when.any:
             needs.append(self._group(frozenset().union(*(term.words for term in when.any))))
-        needs += [self._computed_group(key, holds) for key, holds in _computed_conditions(when)]
+        needs += [self._computed_group(key, holds) for key, holds in _computed_conditions(when, self.regexes)]
         nothing = frozenset().union(*(term.words for term in when.none))
         self.needs.append(tuple(dict.fromkeys(needs)))
         self.excluded.append(self._group(nothing) if nothing else None)
@@ -209,11 +210,11 @@ def _json_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _computed_conditions(when: Condition) -> list[tuple[tuple[object, ...], Computed]]:
+def _computed_conditions(when: Condition, regexes: RegexBank) -> list[tuple[tuple[object, ...], Computed]]:
     """The parts of ``when`` computed in Python, each with a key naming the distinct condition."""
     found: list[tuple[tuple[object, ...], Computed]] = [(("near", near), _near_test(near)) for near in when.near]
     if regex := when.regex:
-        found.append((("regex", regex), lambda a, _p: regex_holds(regex, a.message)))
+        found.append((("regex", regex), lambda a, _p: regexes.holds(regex, a.message)))
     if accounts := when.accounts:
         found.append((("accounts", accounts), lambda a, _p: account_holds(accounts, a.message)))
     if regions := when.regions:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from calendar import isleap
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import MAXYEAR, MINYEAR, date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -95,12 +95,21 @@ def _solar(lunar_year: int, month: int, day: int) -> date:
 @dataclass(frozen=True)
 class Calendar:
     periods: tuple[Period, ...] = ()
+    # Periods in force by day: every message asks, the answer changes once a day (lunar dates are costly).
+    _by_day: dict[date, tuple[ActivePeriod, ...]] = field(default_factory=dict, compare=False, hash=False,
+                                                          repr=False)
 
     def active(self, at: datetime) -> tuple[ActivePeriod, ...]:
         """Periods in force at ``at`` (its Asia/Shanghai date; a naive time is taken as Shanghai)."""
         moment = at.replace(tzinfo=SHANGHAI) if at.tzinfo is None else at.astimezone(SHANGHAI)
         day = moment.date()
-        return tuple(ActivePeriod(p.name, p.raise_by) for p in self.periods if p.contains(day))
+        found = self._by_day.get(day)
+        if found is None:
+            if len(self._by_day) > 366:  # a replay over years: keep the memory bounded
+                self._by_day.clear()
+            found = self._by_day[day] = tuple(ActivePeriod(p.name, p.raise_by) for p in self.periods
+                                              if p.contains(day))
+        return found
 
     def resolve(self, year: int) -> list[tuple[Period, date, date]]:
         """The Gregorian dates of every period occurrence that touches ``year``, by start date."""

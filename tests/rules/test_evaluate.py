@@ -5,9 +5,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from rules.evaluate import condition_failures, fixed, grade, is_live, matches, ordered_sources
-from rules.model import ActivePeriod, Level, Spread
+from rules.evaluate import (
+    RegexBank,
+    condition_failures,
+    fixed,
+    grade,
+    is_live,
+    matches,
+    ordered_sources,
+    regex_holds,
+)
+from rules.model import ActivePeriod, Level, Message, Spread
 from tests.rules.conftest import analysis, rule, term
 
 拆迁 = term("拆迁", "拆迁", "强拆", "征地")
@@ -102,3 +113,23 @@ def test_only_raise_in_period_rules_rise_and_red_stays_red() -> None:
     assert grade(REFERENCE, []) == (Level.YELLOW, None, [])
     red = rule("r", Level.RED, raise_in_period=True)
     assert grade(red, [两会]) == (Level.RED, None, ["sensitive period 全国两会: +1 (red is the most it can be)"])
+
+
+BANK_PATTERNS = [
+    r"[0-9一二三四五六七八九十两多数]+死",
+    r"(上百|数百|[1-9][0-9]{2,}\s*(余|多)?)\s*(名|个|位)?\s*(村民|工人|人)",
+    r"\d{17}[\dXx]",
+    r"1[3-9]\d{9}",
+    r"(警方|派出所|通报)",
+    r"[0-9０-９.．]+\s*级",
+]
+
+
+@given(text=st.text(alphabet=st.sampled_from(list("0123456789０５一三十两多死人名工村民上百级余 .警方派出所通报Xx13")),
+                    max_size=40),
+       chosen=st.lists(st.sampled_from(BANK_PATTERNS), min_size=1, max_size=3, unique=True))
+def test_the_regex_bank_finds_what_each_pattern_alone_finds(text: str, chosen: list[str]) -> None:
+    bank = RegexBank(BANK_PATTERNS)
+    message = Message(id="m", source="weibo", text=text or "空")
+    assert bank.holds(chosen, message) == regex_holds(chosen, message)
+    assert bank.holds(chosen, message) == regex_holds(chosen, message)  # the kept answer is the same
