@@ -65,6 +65,7 @@ test: lint browser
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.library
 
 bench-clustering: $(STAMP)
 	$(BIN)/python -m bench.clustering

@@ -79,6 +79,7 @@ class Layout:
         self.regexes = RegexBank(p for rule in self.rules for p in rule.when.regex)
         for rule in self.rules:
             self._assign(rule.when)
+        self._sort_computed()
         self.uses = [frozenset(needs) | ({excluded} if excluded is not None else set())
                      for needs, excluded in zip(self.needs, self.excluded, strict=True)]
         self.shards = self._packed()
@@ -170,9 +171,29 @@ class Layout:
 
     def present(self, analysis: Analysis, periods: Sequence[ActivePeriod]) -> set[int]:
         """The groups present in the message: its keyword groups and the computed conditions that hold."""
-        groups = {g for word in analysis.words if word in self.word_groups for g in self.word_groups[word]}
-        groups.update(g for g, holds in self.computed.values() if holds(analysis, periods))
+        words = analysis.words
+        groups = {g for word in words if word in self.word_groups for g in self.word_groups[word]}
+        # Only the near conditions one of whose first term's words occurs can hold; regexes in one pass.
+        near = {entry for word in words for entry in self._near_by_word.get(word, ())}
+        groups.update(g for g, holds in near if holds(analysis, periods))
+        if self._regex_groups and (found := self.regexes.matching(analysis.message)):
+            groups.update(g for g, patterns in self._regex_groups if not patterns.isdisjoint(found))
+        groups.update(g for g, holds in self._other_computed if holds(analysis, periods))
         return groups
+
+    def _sort_computed(self) -> None:
+        """Index the computed conditions so that a message pays only for those that can hold."""
+        self._near_by_word: dict[str, list[tuple[int, Computed]]] = {}
+        self._regex_groups: list[tuple[int, frozenset[int]]] = []
+        self._other_computed: list[tuple[int, Computed]] = []
+        for (kind, value), (group, holds) in self.computed.items():
+            if kind == "near" and isinstance(value, Near):
+                for word in value.left.words:
+                    self._near_by_word.setdefault(word, []).append((group, holds))
+            elif kind == "regex" and isinstance(value, tuple):
+                self._regex_groups.append((group, frozenset(self.regexes.index[p] for p in value)))
+            else:
+                self._other_computed.append((group, holds))
 
     def candidates(self, groups: set[int]) -> list[int]:
         """Shards with a rule whose needed groups are all present, in order."""

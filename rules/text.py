@@ -83,6 +83,9 @@ INVISIBLE = re.compile(
     "\U000e0001\U000e0020-\U000e007f\U000e0100-\U000e01ef]")
 RJIEBA_PREFILTER_BELOW = 600  # keywords (spellings included); see step 3 above
 _JOIN = 16  # candidate stretches closer than this are cut in one call by the Python backend
+# A text this short is scanned for candidates first whatever the keyword count: the scan costs a
+# microsecond or two, and most short posts hold no keyword at all, so the cut is skipped for them.
+PREFILTER_ALWAYS = 40
 _SCAN = 12  # tokens longer than this are searched with the automaton rather than slice by slice
 _USERDICT_LINE = re.compile(r"^(.+?)( [0-9]+)?( [a-z]+)?$")
 
@@ -384,7 +387,7 @@ class Analyzer:
             return Analysis(message)
         text, kept = compact(normalize(message.body))
         spans: Iterable[tuple[int, int]] = ((0, len(text)),)
-        if len(keywords.originals) < self._tokenizer.prefilter_below:
+        if len(text) <= PREFILTER_ALWAYS or len(keywords.originals) < self._tokenizer.prefilter_below:
             candidates = keywords.candidates(text)
             if not candidates:
                 return Analysis(message)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from rules.errors import ConfigError
 from rules.model import Level, Message, RuleSet, Spread
 from rules.text import (
+    PREFILTER_ALWAYS,
     RJIEBA_PREFILTER_BELOW,
     Analyzer,
     Backend,
@@ -131,11 +132,17 @@ def test_rjieba_cuts_at_once_when_scanning_many_keywords_costs_more(monkeypatch:
     scans: list[str] = []
     real = Keywords.candidates
     monkeypatch.setattr(Keywords, "candidates", lambda self, text: scans.append(text) or real(self, text))
-    assert analyzer.analyze(message("村民集体上访")).words == {"上访"}
+    long = "村民集体上访，" + "今天天气晴朗，适合出门散步，公园里人很多，大家都在锻炼身体。" * 2
+    assert len(long) > PREFILTER_ALWAYS
+    assert analyzer.analyze(message(long)).words == {"上访"}
     assert scans == []
-    analyzer.use_words(frozenset({"上访"}))
+    # A short post is scanned first whatever the keyword count: most hold no keyword, and skip the cut.
     assert analyzer.analyze(message("村民集体上访")).words == {"上访"}
-    assert scans == ["村民集体上访"]
+    assert analyzer.analyze(message("今天天气不错")).words == frozenset()
+    assert scans == ["村民集体上访", "今天天气不错"]
+    analyzer.use_words(frozenset({"上访"}))
+    assert analyzer.analyze(message(long)).words == {"上访"}
+    assert len(scans) == 3  # few keywords: every text is scanned first
 
 
 def test_reload_replaces_the_keywords_looked_for(jieba_cache: Path) -> None:
