@@ -1,5 +1,5 @@
 """Hot reload pieces: the debounce on a fake clock, the file filter, the checked build, the admin
-notification sent once per distinct failure, and memory over 200 reloads."""
+notification sent once per distinct failure, and memory over 100 reloads."""
 
 from __future__ import annotations
 
@@ -190,7 +190,7 @@ def rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def test_200_reloads_of_the_example_rules_do_not_grow_memory(tmp_path: Path, analyzer: Analyzer) -> None:
+def test_100_reloads_of_the_example_rules_do_not_grow_memory(tmp_path: Path, analyzer: Analyzer) -> None:
     shutil.copytree(ROOT / "examples" / "rules", tmp_path / "rules")
     shutil.copy(ROOT / "examples" / "periods.yaml", tmp_path / "periods.yaml")
     write_config(tmp_path)
@@ -219,8 +219,8 @@ def test_200_reloads_of_the_example_rules_do_not_grow_memory(tmp_path: Path, ana
     for _ in range(20):  # warm-up: allocator pools and caches settle
         cycle()
     before = rss_mb()
-    for _ in range(200):
+    for _ in range(100):  # a leak of the engine's state shows at once: about 1.3 MB a reload
         cycle()
     grown = rss_mb() - before
     current.close()
-    assert grown < 40, f"RSS grew {grown:.1f} MB over 200 reloads"
+    assert grown < 25, f"RSS grew {grown:.1f} MB over 100 reloads"

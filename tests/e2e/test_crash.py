@@ -17,8 +17,8 @@ from pathlib import Path
 
 from tests.e2e.harness import ROOT, Daemon, county, wait_until
 
-FILES = 1200
-KILLS = 12
+FILES = 1000
+KILLS = 10
 
 RULES = """\
 rules:

@@ -171,7 +171,7 @@ _message_like = st.recursive(
 )
 
 
-@settings(max_examples=400)
+@settings(max_examples=250)
 @given(obj=_message_like, default_source=st.none() | st.text(max_size=5))
 def test_any_json_value_is_a_message_or_a_message_error(obj: object, default_source: str | None) -> None:
     try:
