@@ -176,7 +176,8 @@ class Layout:
         # Only the near conditions one of whose first term's words occurs can hold; regexes in one pass.
         near = {entry for word in words for entry in self._near_by_word.get(word, ())}
         groups.update(g for g, holds in near if holds(analysis, periods))
-        if self._regex_groups and (found := self.regexes.matching(analysis.message)):
+        if self._regex_groups and (words or not self._regex_needs_words) and (
+                found := self.regexes.matching(analysis.message)):
             groups.update(g for g, patterns in self._regex_groups if not patterns.isdisjoint(found))
         groups.update(g for g, holds in self._other_computed if holds(analysis, periods))
         return groups
@@ -194,6 +195,11 @@ class Layout:
                 self._regex_groups.append((group, frozenset(self.regexes.index[p] for p in value)))
             else:
                 self._other_computed.append((group, holds))
+        # When every rule with a regex also needs a keyword, a message without keywords skips the regexes.
+        keyword_groups = set(self.groups.values())
+        regex_groups = {group for group, _patterns in self._regex_groups}
+        self._regex_needs_words = all(not keyword_groups.isdisjoint(needs) for needs in self.needs
+                                      if not regex_groups.isdisjoint(needs))
 
     def candidates(self, groups: set[int]) -> list[int]:
         """Shards with a rule whose needed groups are all present, in order."""

@@ -385,3 +385,23 @@ def test_two_threads_get_every_result_right() -> None:
     assert not any(t.is_alive() for t in threads)
     assert sum(1 for level, _ in wanted if level is not Level.NONE) > 50  # the test means something
     assert wrong == []
+
+
+def test_regex_conditions_hold_with_or_without_keywords_in_the_message() -> None:
+    """Regexes are searched in one pass, and skipped for messages without keywords only when every
+    rule with a regex also needs a keyword: a regex-only rule still sees every message."""
+    def with_regex(rule_id: str, level: Level, pattern: str, **terms: list[Term]) -> Rule:
+        plain = rule(rule_id, level, **terms)  # type: ignore[arg-type]
+        return replace(plain, when=replace(plain.when, regex=(pattern,)))
+
+    informant = with_regex("informant", Level.BLUE, r"1[3-9]\d{9}")
+    deaths = with_regex("deaths", Level.RED, r"[0-9一二三四五六七八九十两]+人死", all=[term("爆炸")])
+    with Engine(RuleSet((deaths,))) as engine:
+        assert engine.evaluate(analysis(["爆炸"]), Spread(), [], AT).level is Level.NONE  # no count
+        hit = Analysis(Message(id="m", source="weibo", text="爆炸致3人死亡"), (KeywordHit("爆炸", (0,)),))
+        assert engine.evaluate(hit, Spread(), [], AT).level is Level.RED
+        bare = Analysis(Message(id="m", source="weibo", text="3人死亡"))
+        assert engine.evaluate(bare, Spread(), [], AT).level is Level.NONE
+    with Engine(RuleSet((deaths, informant))) as engine:
+        phone = Analysis(Message(id="m", source="weibo", text="举报电话13812345678"))
+        assert engine.evaluate(phone, Spread(), [], AT).level is Level.BLUE
