@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable
@@ -99,6 +100,24 @@ def county(root: Path, rules: str, notify: str, *, source: str | None = "grid", 
                                       + extra, encoding="utf-8")
     (root / "var" / "inbox").mkdir(parents=True, exist_ok=True)
     return root / "config.yaml"
+
+
+# Every level to the duty officer on a local file channel: for tests that read what was sent.
+LOCAL_NOTIFY = textwrap.dedent("""\
+    channels: {local: "jsonl://./var/sent.jsonl"}
+    people: {liu: {name: 刘建国, role: 值班员}}
+    teams: {值班: [liu]}
+    policies:
+      red: [{notify: [值班], via: [local]}]
+      yellow: [{notify: [值班], via: [local]}]
+      blue: [{notify: [值班], via: [local]}]
+    """)
+
+
+def sent_titles(root: Path) -> list[str]:
+    """Titles of what the LOCAL_NOTIFY channel delivered, in order."""
+    path = root / "var" / "sent.jsonl"
+    return [json.loads(line)["title"] for line in path.read_text("utf-8").splitlines()] if path.exists() else []
 
 
 def drop(inbox: Path, name: str, payload: Any) -> Path:

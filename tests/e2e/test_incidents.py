@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import textwrap
 from pathlib import Path
 
-from tests.e2e.harness import Daemon, county, drop, wait_until, yuqing
+from tests.e2e.harness import LOCAL_NOTIFY, Daemon, county, drop, sent_titles, wait_until, yuqing
 
 RULES = """\
 keywords:
@@ -38,20 +37,7 @@ ORIGINAL = "河湾村拆迁户今天上午在村委会门口聚集，要求发�
 
 def write_county(root: Path) -> Path:
     (root / "dict.txt").write_text("河湾村 ns\n桃源镇 ns\n", encoding="utf-8")
-    return county(root, RULES, textwrap.dedent("""\
-        channels: {local: "jsonl://./var/sent.jsonl"}
-        people: {liu: {name: 刘建国, role: 值班员}}
-        teams: {值班: [liu]}
-        policies:
-          red: [{notify: [值班], via: [local]}]
-          yellow: [{notify: [值班], via: [local]}]
-          blue: [{notify: [值班], via: [local]}]
-        """), source=None, extra="dictionary: ./dict.txt\n")
-
-
-def sent(root: Path) -> list[str]:
-    path = root / "var" / "sent.jsonl"
-    return [json.loads(line)["title"] for line in path.read_text("utf-8").splitlines()] if path.exists() else []
+    return county(root, RULES, LOCAL_NOTIFY, source=None, extra="dictionary: ./dict.txt\n")
 
 
 def test_a_story_rises_blue_yellow_red_once_each_and_comes_back_after_resolution(tmp_path: Path) -> None:
@@ -71,7 +57,8 @@ def test_a_story_rises_blue_yellow_red_once_each_and_comes_back_after_resolution
             drop(inbox, f"{mid}.json", {"id": mid, "source": source, "text": text})
             assert daemon.wait_event("message.graded", timeout=20, message=mid)
             expected += titles
-            assert wait_until(lambda expected=expected: sent(tmp_path) == expected, 15), (sent(tmp_path), expected)
+            assert wait_until(lambda expected=expected: sent_titles(tmp_path) == expected, 15), (
+                sent_titles(tmp_path), expected)
         assert daemon.wait_event("message.graded", timeout=5, message="w2")
 
         db = sqlite3.connect(tmp_path / "var" / "yuqing.db")
@@ -88,10 +75,10 @@ def test_a_story_rises_blue_yellow_red_once_each_and_comes_back_after_resolution
         result = yuqing("resolve", land, "--by", "liu", "--note", "已与村民沟通，补偿款本周发放", "-c", str(config))
         assert result.returncode == 0, result.stderr
         expected.append("【已处置】拆迁户聚集")  # everyone told hears it was resolved (daemon/closure.py)
-        assert wait_until(lambda: sent(tmp_path) == expected, 10), sent(tmp_path)
+        assert wait_until(lambda: sent_titles(tmp_path) == expected, 10), sent_titles(tmp_path)
         drop(inbox, "w3.json", {"id": "w3", "source": "weibo", "text": f"还是没发！{ORIGINAL}"})
         expected.append("【红色预警·回潮】拆迁户聚集")
-        assert wait_until(lambda: sent(tmp_path) == expected, 20), sent(tmp_path)
+        assert wait_until(lambda: sent_titles(tmp_path) == expected, 20), sent_titles(tmp_path)
         status = db.execute("SELECT status, resurgences FROM incidents WHERE id = ?", (land,)).fetchone()
         assert status == ("open", 1)
         show = yuqing("show", land, "-c", str(config))

@@ -8,12 +8,11 @@ import json
 import sqlite3
 import subprocess
 import sys
-import textwrap
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.e2e.harness import ROOT, Daemon, county, drop, wait_until, yuqing
+from tests.e2e.harness import LOCAL_NOTIFY, ROOT, Daemon, county, drop, sent_titles, wait_until, yuqing
 
 RULES = """\
 rules:
@@ -25,20 +24,7 @@ GAS = "桃源镇燃气管道有异味，请相关部门看看"
 
 
 def write_county(root: Path) -> Path:
-    return county(root, RULES, textwrap.dedent("""\
-        channels: {local: "jsonl://./var/sent.jsonl"}
-        people: {liu: {name: 刘建国, role: 值班员}}
-        teams: {值班: [liu]}
-        policies:
-          red: [{notify: [值班], via: [local]}]
-          yellow: [{notify: [值班], via: [local]}]
-          blue: [{notify: [值班], via: [local]}]
-        """), source="weibo")
-
-
-def sent(root: Path) -> list[str]:
-    path = root / "var" / "sent.jsonl"
-    return [json.loads(line)["title"] for line in path.read_text("utf-8").splitlines()] if path.exists() else []
+    return county(root, RULES, LOCAL_NOTIFY, source="weibo")
 
 
 def test_an_unmatched_incident_goes_to_the_review_list_and_the_daily_report_never_to_an_alert(tmp_path: Path) -> None:
@@ -50,7 +36,7 @@ def test_an_unmatched_incident_goes_to_the_review_list_and_the_daily_report_neve
             drop(inbox, f"{mid}.json", {"id": mid, "text": text})
             assert daemon.wait_event("message.graded", timeout=20, message=mid), daemon.report()
         # The rule-matched message is notified: the channel works, so silence about the other is meaningful.
-        assert wait_until(lambda: sent(tmp_path) == ["【蓝色预警】燃气泄漏"], 15), sent(tmp_path)
+        assert wait_until(lambda: sent_titles(tmp_path) == ["【蓝色预警】燃气泄漏"], 15), sent_titles(tmp_path)
         graded = {e["message"]: e for e in daemon.matching("message.graded")}
         assert graded["collapse"]["level"] == "none"
         assert graded["collapse"]["review"] >= 0.55
@@ -58,7 +44,7 @@ def test_an_unmatched_incident_goes_to_the_review_list_and_the_daily_report_neve
         assert graded["gas"]["review"] is None
     finally:
         assert daemon.stop() == 0
-    assert sent(tmp_path) == ["【蓝色预警】燃气泄漏"]
+    assert sent_titles(tmp_path) == ["【蓝色预警】燃气泄漏"]
     db = sqlite3.connect(tmp_path / "var" / "yuqing.db")
     assert db.execute("SELECT incident_id FROM messages WHERE id = 'collapse'").fetchone() == (None,)
     assert db.execute("SELECT count(*) FROM outbox").fetchone() == (1,)
