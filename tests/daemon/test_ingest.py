@@ -173,6 +173,34 @@ def test_a_file_renamed_in_from_another_folder_is_complete_at_once(tmp_path: Pat
         watcher.stop()
 
 
+def test_a_claim_moving_a_file_out_does_not_hold_back_the_next_arrival(tmp_path: Path) -> None:
+    """Claiming renames a file out of the inbox (IN_MOVED_FROM). watchdog holds such an event 0.5 s to
+    pair it with a rename back in, and every later event waited behind it: at 20 messages a second each
+    arrival was taken half a second late. Five claim-then-arrive rounds, each waiting for its arrival,
+    took 2.5 s that way; they must take a fraction of it."""
+    inbox = Inbox(InboxSpec(path=tmp_path / "inbox", source="grid"))
+    inbox.prepare()
+    outside = tmp_path / "collector"
+    outside.mkdir()
+    (inbox.path / "m0.json").write_text("{}", encoding="utf-8")
+    watcher = Watcher([inbox])
+    watcher.start()
+    try:
+        start = time.monotonic()
+        for i in range(5):
+            os.rename(inbox.path / f"m{i}.json", inbox.processing / f"m{i}.json")  # the claim
+            (outside / f"m{i + 1}.json").write_text("{}", encoding="utf-8")
+            os.rename(outside / f"m{i + 1}.json", inbox.path / f"m{i + 1}.json")
+            seen: list[Event] = []
+            deadline = time.monotonic() + 2.0
+            while Event(0, f"m{i + 1}.json", complete=True) not in seen and time.monotonic() < deadline:
+                seen.extend(watcher.drain(timeout=0.02))
+            assert Event(0, f"m{i + 1}.json", complete=True) in seen
+        assert time.monotonic() - start < 1.5
+    finally:
+        watcher.stop()
+
+
 def state_dir_with_secrets(tmp_path: Path) -> Path:
     """What a link in the inbox would point at: the daemon's own state."""
     state = tmp_path / "state"
