@@ -3,6 +3,10 @@
 Analysis + evaluation of every message with the real rulebook the daemon builds (the starter library
 of examples/rules/, its lexicon, negation/genre/place screens), side by side with bare ``jieba.lcut``
 over the same messages in the same run, by message length. The issue's target: at least 1.5x.
+
+Also the start-up of the real daemon on a copy of examples/ (``yuqing run``, from exec to the
+``service.ready`` log line, best of three), and with ``--against CHECKOUT`` the same for the daemon of
+another checkout (a git worktree of an older commit), measured in turns on the same machine.
 """
 
 from __future__ import annotations
@@ -11,6 +15,10 @@ import argparse
 import logging
 import random
 import resource
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -44,11 +52,50 @@ def best_of(runs: int, work: Callable[[], object]) -> float:
     return min(times)
 
 
+def daemon_ready_seconds(checkout: Path, county: Path) -> float:
+    """Seconds from starting ``python -m daemon run`` of ``checkout`` on ``county`` (a copy of its
+    examples/) to its ``service.ready`` log line."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "daemon", "run", "-c", str(county / "config.yaml")],
+                            cwd=checkout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr or ():
+            if "service.ready" in line:
+                return time.perf_counter() - started
+        raise SystemExit(f"the daemon of {checkout} stopped before it was ready")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def daemon_startup(against: Path | None) -> None:
+    """The first start on an empty state folder, and the best of three restarts on the state it left
+    (what systemd does after an upgrade or a crash), for this checkout and ``against`` in turns."""
+    checkouts = [ROOT, *([against.resolve()] if against else [])]
+    with tempfile.TemporaryDirectory(prefix="yuqing-startup-") as tmp:
+        counties = {}
+        for n, checkout in enumerate(checkouts):
+            counties[checkout] = Path(tmp) / f"county{n}"
+            shutil.copytree(checkout / "examples", counties[checkout], ignore=shutil.ignore_patterns("var"))
+            (counties[checkout] / "var" / "inbox").mkdir(parents=True)
+        first = {checkout: daemon_ready_seconds(checkout, counties[checkout]) for checkout in checkouts}
+        again = {checkout: float("inf") for checkout in checkouts}
+        for _ in range(3):
+            for checkout in checkouts:
+                again[checkout] = min(again[checkout], daemon_ready_seconds(checkout, counties[checkout]))
+    for checkout in checkouts:
+        print(f"daemon start-up on {checkout / 'examples'}: first start ready after {first[checkout]:.2f} s, "
+              f"restart after {again[checkout]:.2f} s (best of 3)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.library", description=__doc__.splitlines()[0])
     parser.add_argument("-c", "--config", type=Path, default=ROOT / "examples" / "config.yaml")
     parser.add_argument("--corpus", type=Path, help="JSON-lines file of texts (default: $YUQING_CORPUS, shared copy)")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="also time the start-up of another checkout's daemon, in turns with this one")
     args = parser.parse_args(argv)
+    daemon_startup(args.against)
     logging.disable(logging.INFO)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     jieba.setLogLevel(logging.WARNING)

@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
+import marshal
 import math
+import os
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +30,9 @@ from pathlib import Path
 from typing import TypeVar
 
 import ahocorasick  # type: ignore[import-not-found,unused-ignore]  # no stubs
-import jieba
+import structlog
+
+log = structlog.get_logger(__name__)
 
 K = TypeVar("K")
 SHINGLE = 3
@@ -98,22 +104,65 @@ def containment(a: frozenset[int], b: frozenset[int]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
-@functools.cache
-def _frequencies() -> tuple[dict[str, int], int]:
-    """jieba's own dictionary (word frequency a line): read once, without initialising a tokenizer."""
-    path = Path(jieba.__file__).with_name("dict.txt")
+FREQUENCIES_CACHE = "jieba-frequencies.marshal"
+_frequency_table: tuple[dict[str, int], int] | None = None
+_frequency_lock = threading.Lock()
+
+
+def load_frequencies(cache_dir: Path | None = None) -> tuple[dict[str, int], int]:
+    """jieba's own dictionary (word frequency a line), read once per process without initialising a
+    tokenizer. Parsing its 350,000 lines takes a third of a second; with ``cache_dir`` a marshal copy is
+    kept there (remade when jieba's file changes) and read in a third of that."""
+    global _frequency_table
+    with _frequency_lock:
+        if _frequency_table is None:
+            source = _jieba_dictionary()
+            _frequency_table = _read_cached(source, cache_dir) if cache_dir else _parse_frequencies(source)
+        return _frequency_table
+
+
+def _jieba_dictionary() -> Path:
+    """jieba's dict.txt, found without importing jieba (the rjieba backend never needs it)."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("jieba is not installed")
+    return Path(spec.origin).with_name("dict.txt")
+
+
+def _parse_frequencies(source: Path) -> tuple[dict[str, int], int]:
     counts: dict[str, int] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in source.read_text(encoding="utf-8").splitlines():
         parts = line.split(" ", 2)
         if len(parts) >= 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
     return counts, sum(counts.values())
 
 
+def _read_cached(source: Path, cache_dir: Path) -> tuple[dict[str, int], int]:
+    stat = source.stat()
+    stamp = (str(source), stat.st_size, stat.st_mtime_ns)
+    cache = cache_dir / FREQUENCIES_CACHE
+    try:
+        kept_stamp, counts, total = marshal.loads(cache.read_bytes())
+        if tuple(kept_stamp) == stamp and isinstance(counts, dict) and isinstance(total, int):
+            return counts, total
+    except (OSError, ValueError, EOFError, TypeError):
+        pass  # missing, stale or damaged: parse again
+    counts, total = _parse_frequencies(source)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_name(f".{cache.name}.{os.getpid()}")
+        partial.write_bytes(marshal.dumps((stamp, counts, total)))
+        os.replace(partial, cache)
+    except OSError as exc:  # a cache we cannot write only costs time
+        log.warning("clustering.frequency_cache_unwritable", path=str(cache), error=str(exc))
+    return counts, total
+
+
 @functools.cache
 def term_weight(word: str) -> float:
     """How distinctive ``word`` is: log inverse frequency in general Chinese (村民 10.8, 强拆 15.8)."""
-    counts, total = _frequencies()
+    counts, total = load_frequencies()
     return math.log(total / (counts.get(word, 0) + 1))
 
 
@@ -231,7 +280,8 @@ class Gazetteer:
 class Fingerprinter:
     """Fingerprints with the county's places and the rule keyword sets: what the daemon uses."""
 
-    def __init__(self, gazetteer: Gazetteer, keyword_sets: Mapping[str, Iterable[str]] | None = None) -> None:
+    def __init__(self, gazetteer: Gazetteer, keyword_sets: Mapping[str, Iterable[str]] | None = None,
+                 cache_dir: Path | None = None) -> None:
         self.gazetteer = gazetteer
         sets: dict[str, list[str]] = {}
         for name, words in (keyword_sets or {}).items():
@@ -240,7 +290,7 @@ class Fingerprinter:
         self._sets = {word: tuple(names) for word, names in sets.items()}
         # jieba's 350,000 word frequencies (seconds to read) are read now, at start-up: the first file after
         # a restart is not held for them, and a daemon killed soon after each start never dies on that file.
-        _frequencies()
+        load_frequencies(cache_dir)
 
     def of(self, text: str, events: Iterable[str] = ()) -> Fingerprint:
         """The fingerprint of ``text`` that hit the rule keywords ``events`` (``Analysis.words``)."""

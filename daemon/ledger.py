@@ -12,9 +12,6 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-
 from channels.masking import mask
 from daemon import incidents
 from daemon.clock import SHANGHAI, from_epoch, local, to_epoch
@@ -133,6 +130,9 @@ def to_csv(rows: list[LedgerRow]) -> str:
 
 
 def to_xlsx(rows: list[LedgerRow], title: str = "舆情事件台账") -> bytes:
+    from openpyxl import Workbook  # imported when a workbook is made: a tenth of the daemon's start-up
+    from openpyxl.styles import Alignment, Font
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from jinja2 import Environment, select_autoescape
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from daemon import charts
 from daemon.clock import local
@@ -146,6 +144,9 @@ def text(report: Report) -> str:
 
 def xlsx(report: Report) -> bytes:
     """Sheets 概况 (counts), 事件 (one row per incident of the period), 时限 (deadlines by team)."""
+    from openpyxl import Workbook  # imported when a workbook is made: a tenth of the daemon's start-up
+    from openpyxl.styles import Font
+
     book = Workbook()
     summary = book.active
     assert summary is not None

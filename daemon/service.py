@@ -99,7 +99,7 @@ class Service:
         with store.transaction() as db:
             escalation.schedule_digest(db, self.clock.now())
         stories = Stories.for_county(self.config.dictionary, rulebook.ruleset.keyword_sets, self.config.window,
-                                     self.config.watch)
+                                     self.config.watch, self.config.cache_dir)
         stories.rebuild(store, self.clock.now())
         self.pipeline = Pipeline(store, analyzer, rulebook, escalation, self.clock, self.config.max_file_bytes,
                                  stories, tick=self._keepalive, review=build_review_net(self.config.review))

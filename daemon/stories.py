@@ -30,9 +30,9 @@ class Stories:
 
     @classmethod
     def for_county(cls, dictionary: Path | None, keyword_sets: Mapping[str, frozenset[str]], window: timedelta,
-                   watch: timedelta) -> Stories:
+                   watch: timedelta, cache_dir: Path | None = None) -> Stories:
         gazetteer = Gazetteer.from_dictionary(dictionary) if dictionary and dictionary.is_file() else Gazetteer(())
-        return cls(Fingerprinter(gazetteer, keyword_sets), window, watch)
+        return cls(Fingerprinter(gazetteer, keyword_sets, cache_dir), window, watch)
 
     def retune(self, keyword_sets: Mapping[str, frozenset[str]]) -> None:
         """New rules, new keyword groups: fingerprints already indexed keep the groups they were made with."""

@@ -51,7 +51,6 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 import ahocorasick
-import jieba
 import opencc
 import structlog
 
@@ -174,7 +173,10 @@ class _Jieba:
     prefilter_below: float = float("inf")
 
     def __init__(self, cache_dir: Path | None) -> None:
+        import jieba  # here, not at the top: with rjieba it is never loaded (a tenth of the start-up)
+
         self.tokenizer = jieba.Tokenizer()
+        self._han = jieba.re_han_default
         if cache_dir is not None:
             # Under systemd's ProtectSystem=strict there is no writable /tmp: initialize() would raise.
             self.tokenizer.tmp_dir = str(cache_dir)
@@ -194,7 +196,7 @@ class _Jieba:
         # exactly the tokens a cut of the whole text has there. Each candidate is widened to its
         # blocks; stretches less than _JOIN characters apart are cut in one call (a call costs several
         # µs before any cutting), others apart (the rest of a long text is never cut).
-        blocks = [found.span() for found in jieba.re_han_default.finditer(text)]
+        blocks = [found.span() for found in self._han.finditer(text)]
         starts = [start for start, _ in blocks]
         stretches: list[list[int]] = []
         for start, end in sorted(spans):

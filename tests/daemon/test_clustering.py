@@ -14,11 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.clustering import (
+    FREQUENCIES_CACHE,
     POSTINGS,
     ClusterIndex,
     Fingerprint,
     Fingerprinter,
     Gazetteer,
+    _read_cached,
     containment,
     same_story,
     shingles,
@@ -226,3 +228,21 @@ def test_find_agrees_with_a_scan_of_all_members(members: list[tuple[int, Fingerp
 
 def test_shingles_ignore_mentions_and_punctuation() -> None:
     assert shingles("河湾村强拆！！") == shingles("//@某人: 河湾村 强拆")
+
+
+def test_word_frequencies_are_kept_in_the_cache_and_read_again_when_jieba_changes(tmp_path: Path) -> None:
+    source = tmp_path / "dict.txt"
+    source.write_text("村民 1200 n\n强拆 3 v\n坏行\n", encoding="utf-8")
+    cache_dir = tmp_path / "cache"
+    assert _read_cached(source, cache_dir) == ({"村民": 1200, "强拆": 3}, 1203)
+    cached = cache_dir / FREQUENCIES_CACHE
+    assert cached.is_file()
+
+    with source.open("a", encoding="utf-8") as out:  # a jieba upgrade: the copy is stale
+        out.write("上访 40 v\n")
+    assert _read_cached(source, cache_dir) == ({"村民": 1200, "强拆": 3, "上访": 40}, 1243)
+
+    cached.write_bytes(b"\x00not marshal")  # damaged: read from the source and written again
+    assert _read_cached(source, cache_dir) == ({"村民": 1200, "强拆": 3, "上访": 40}, 1243)
+    assert _read_cached(source, cache_dir) == ({"村民": 1200, "强拆": 3, "上访": 40}, 1243)
+    assert cached.read_bytes() != b"\x00not marshal"
