@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.corpus import load_texts
-from daemon.clustering import ClusterIndex, Fingerprint, Fingerprinter, Gazetteer
+from daemon.incidents.clustering import ClusterIndex, Fingerprint, Fingerprinter, Gazetteer
 from rules.loader import load_rules
 from rules.model import Message
 from rules.text import Analyzer

@@ -51,7 +51,7 @@ TAG = re.compile(r"L(\d{6})")  # each message carries its number; the alert's ex
 
 def village(i: int) -> str:
     """A village of its own for every message (the county dictionary names them all): a site that no
-    other message names keeps stories apart, however alike the wording (daemon/clustering.py)."""
+    other message names keeps stories apart, however alike the wording (daemon/incidents/clustering.py)."""
     return f"{TOWNS[i % len(TOWNS)]}{SECOND[(i // len(TOWNS)) % len(SECOND)]}{'上下东西'[i // 360 % 4]}村"
 
 

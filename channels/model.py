@@ -105,7 +105,7 @@ class Alert:
     level: str  # red / yellow / blue
     level_label: str  # 红色
     title: str
-    # ``resolved``: the 已处置 notice to everyone who was told (daemon/closure.py).
+    # ``resolved``: the 已处置 notice to everyone who was told (daemon/notify/closure.py).
     kind: Literal["new", "escalation", "repeat", "raised", "resurgence", "digest", "test", "resolved"] = "new"
     category: str = ""
     source: str = ""

@@ -1,1 +1,7 @@
-"""The runtime: config, ingest, store, incidents, escalation, outbox, the service loop and the CLI."""
+"""The runtime, a package per stage of the data flow (docs/architecture.md):
+
+``ingest`` (files, feeds, HTTP → messages) → ``triage`` (message → verdict, incident, timers) →
+``incidents`` (stories, spread, lifecycle) → ``notify`` (policy, escalation, outbox → channels) →
+``reports`` (日报/周报, ledger, status); ``app`` wires them into the service and the CLI. Beneath them:
+``config`` (typed config.yaml and notify.yaml), ``store`` (SQLite state), ``clock`` and ``logs``.
+"""

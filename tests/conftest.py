@@ -32,7 +32,7 @@ os.environ.setdefault("YUQING_CACHE_DIR", str(CACHE_DIR))
 # two-minute test picked up last would add its whole length to the run.
 SLOW_FIRST = (
     "tests/e2e/test_crash.py::",
-    "tests/daemon/test_reload.py::test_100_reloads",
+    "tests/daemon/triage/test_reload.py::test_100_reloads",
     "tests/e2e/test_crash_loop.py::",
     "tests/rules/test_message.py::test_any_json_value",
     "tests/rules/test_engine.py::test_the_engine_agrees_with_the_reference",

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bench.eval.sources import Text
 from daemon.config import Config
-from daemon.rulebook import build_rulebook
+from daemon.triage.rulebook import build_rulebook
 from rules.model import Level, Message
 from rules.text import Analyzer
 

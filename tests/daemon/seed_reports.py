@@ -13,10 +13,11 @@ from pathlib import Path
 
 from channels.directory import Directory
 from channels.model import ChannelSpec, Person
-from daemon import incidents, outbox
+from daemon import incidents
 from daemon.clock import to_epoch
-from daemon.policy import NotifyConfig, Policy, Step
-from daemon.spread import figures, message_columns
+from daemon.config.policy import NotifyConfig, Policy, Step
+from daemon.incidents.spread import figures, message_columns
+from daemon.notify import outbox
 from daemon.store import Store, dumps
 from rules.message import message_to_dict
 from rules.model import Author, Level, Location, Message, Metrics, RuleMatch, Verdict

@@ -11,7 +11,7 @@ import pytest
 import structlog
 
 from daemon import logs
-from daemon.notifyconf import load_notify
+from daemon.config.notify import load_notify
 
 SECRET_PATH = "s3cr3tPath"
 

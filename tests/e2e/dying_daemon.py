@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from daemon import cli, pipeline
+from daemon.app import cli
+from daemon.triage import pipeline
 
 EXIT_CODE = 70
 _real_read_records = pipeline.read_records

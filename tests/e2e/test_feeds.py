@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from tests.conftest import free_port
-from tests.daemon.test_feeds import FeedServer, feed_server
+from tests.daemon.ingest.test_feeds import FeedServer, feed_server
 from tests.e2e.harness import Daemon, wait_until
 from tests.e2e.test_crash import write_config
 

@@ -74,7 +74,7 @@ def test_a_story_rises_blue_yellow_red_once_each_and_comes_back_after_resolution
 
         result = yuqing("resolve", land, "--by", "liu", "--note", "已与村民沟通，补偿款本周发放", "-c", str(config))
         assert result.returncode == 0, result.stderr
-        expected.append("【已处置】拆迁户聚集")  # everyone told hears it was resolved (daemon/closure.py)
+        expected.append("【已处置】拆迁户聚集")  # everyone told hears it was resolved (daemon/notify/closure.py)
         assert wait_until(lambda: sent_titles(tmp_path) == expected, 10), sent_titles(tmp_path)
         drop(inbox, "w3.json", {"id": "w3", "source": "weibo", "text": f"还是没发！{ORIGINAL}"})
         expected.append("【红色预警·回潮】拆迁户聚集")

@@ -1,0 +1,234 @@
+"""Incidents: messages grouped into stories (``clustering``, ``stories``), their spread (``spread``),
+staff corrections (``corrections``) and the alerts they keep (``alerts``); this module is the register.
+
+舆情事件: the stories officials act on. A graded message that joins no story opens one; members add
+spread; an incident's level only rises while it is open (each rise is one event for escalation); a
+resolved story with news within its watch window reopens as 回潮; acks and resolutions are audited."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from channels.model import Alert
+from daemon.clock import from_epoch, local, to_epoch
+from daemon.incidents.alerts import alert_from_dict, alert_to_dict
+from daemon.incidents.spread import Origin
+from daemon.store import Store, dumps, loads
+from rules.model import Level, Message, Spread, Verdict
+
+EXCERPT_CHARS = 120
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: str
+    level: Level
+    status: str  # open / acknowledged / resolved / closed (quiet for the whole window) / merged
+    title: str
+    category: str
+    teams: tuple[str, ...]
+    opened_at: datetime
+    level_at: datetime
+    alert: Alert
+    deadline_at: datetime | None = None
+    acked_at: datetime | None = None
+    acked_by: str | None = None
+    resolved_at: datetime | None = None
+    spread: dict[str, float] = dataclasses.field(default_factory=dict)
+    first_seen: datetime | None = None
+    first_source: str | None = None
+    first_url: str | None = None
+    resurgences: int = 0
+    merged_into: str | None = None
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acked_at is not None
+
+
+class IncidentError(LookupError):
+    pass
+
+
+def open_incident(db: sqlite3.Connection, store: Store, message: Message, verdict: Verdict,
+                  now: datetime) -> Incident:
+    """Open an incident for a graded message, inside the caller's transaction."""
+    day = local(now).strftime("%Y%m%d")
+    incident_id = f"YQ-{day}-{store.next_incident_number(db, day):04d}"
+    top = verdict.top
+    title = (top.title if top and top.title else "") or message.title or message.text[:30]
+    alert = alert_for(incident_id, message, verdict, title, now)
+    db.execute(
+        "INSERT INTO incidents (id, level, status, title, category, teams, opened_at, level_at,"
+        " first_message, alert) VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)",
+        (incident_id, str(verdict.level), title, top.category if top else "", dumps(list(verdict.teams)),
+         to_epoch(now), to_epoch(now), message.id, dumps(alert_to_dict(alert))),
+    )
+    event(db, incident_id, now, "opened", verdict.level, detail=message.id)
+    return get(db, incident_id)
+
+
+def raise_level(db: sqlite3.Connection, incident: Incident, verdict: Verdict, now: datetime,
+                kind: Literal["raised", "resurgence"] = "raised") -> Incident:
+    """The story reached a higher level (or came back): new level, new clock for its policy, new alert."""
+    top = verdict.top
+    alert = dataclasses.replace(
+        incident.alert, level=str(verdict.level), level_label=verdict.level.label, kind=kind,
+        title=(top.title if top and top.title else incident.title),
+        category=(top.category if top and top.category else incident.category),
+        rules=tuple(f"{m.rule_id} {m.title}".strip() for m in verdict.matches) or incident.alert.rules,
+        reasons=verdict.reasons or incident.alert.reasons)
+    teams = tuple(dict.fromkeys((*incident.teams, *verdict.teams)))
+    db.execute("UPDATE incidents SET level = ?, level_at = ?, title = ?, category = ?, teams = ?, alert = ?,"
+               " deadline_at = NULL WHERE id = ?",
+               (str(verdict.level), to_epoch(now), alert.title, alert.category, dumps(list(teams)),
+                dumps(alert_to_dict(alert)), incident.id))
+    event(db, incident.id, now, kind, verdict.level, detail=f"{incident.level} → {verdict.level}")
+    return get(db, incident.id)
+
+
+def reopen(db: sqlite3.Connection, incident: Incident, verdict: Verdict, now: datetime) -> Incident:
+    """回潮: a resolved story has news again. It is open and unacknowledged, at least at its old level."""
+    db.execute("UPDATE incidents SET status = 'open', acked_at = NULL, acked_by = NULL, resolved_at = NULL,"
+               " resurgences = resurgences + 1 WHERE id = ?", (incident.id,))
+    level = max(verdict.level, incident.level)
+    return raise_level(db, get(db, incident.id), dataclasses.replace(verdict, level=level), now, "resurgence")
+
+
+def refresh_spread(db: sqlite3.Connection, incident_id: str, spread: Spread, origin: Origin | None,
+                   now: datetime) -> None:
+    alert = get(db, incident_id).alert
+    alert = dataclasses.replace(alert, spread=spread_lines(spread),
+                                first_seen=origin.first_seen if origin else alert.first_seen,
+                                source=origin.first_source if origin else alert.source,
+                                url=(origin.first_url or alert.url) if origin else alert.url)
+    db.execute("UPDATE incidents SET spread = ?, first_seen = ?, first_source = ?, first_url = ?, updated_at = ?,"
+               " alert = ? WHERE id = ?",
+               (dumps(dataclasses.asdict(spread)), to_epoch(origin.first_seen) if origin else None,
+                origin.first_source if origin else None, origin.first_url if origin else None, to_epoch(now),
+                dumps(alert_to_dict(alert)), incident_id))
+
+
+def spread_lines(spread: Spread) -> tuple[str, ...]:
+    """传播情况 as officials read it."""
+    reach = [f"{spread.messages}条信息", f"{spread.platforms}个平台", f"{spread.authors}个账号"]
+    figures = [f"{label}{int(value):,}" for label, value in (
+        ("转发", spread.reposts), ("评论", spread.comments), ("阅读", spread.views)) if value]
+    lines = ["，".join(reach)]
+    if figures:
+        lines.append("，".join(figures))
+    if spread.growth:
+        lines.append(f"近1小时新增{int(spread.growth)}条")
+    return tuple(lines)
+
+
+def close_quiet(store: Store, before: datetime, now: datetime) -> list[str]:
+    """Open stories with no news since ``before`` close by themselves; their pending timers go too."""
+    with store.transaction() as db:
+        rows = db.execute("SELECT id FROM incidents WHERE status IN ('open', 'acknowledged')"
+                          " AND coalesce(updated_at, opened_at) < ?", (to_epoch(before),)).fetchall()
+        for row in rows:
+            db.execute("UPDATE incidents SET status = 'closed' WHERE id = ?", (row["id"],))
+            db.execute("UPDATE timers SET fired_at = ?, outcome = 'cancelled:closed'"
+                       " WHERE incident_id = ? AND fired_at IS NULL", (to_epoch(now), row["id"]))
+            event(db, row["id"], now, "closed", None, detail="no news within the window")
+    return [r["id"] for r in rows]
+
+
+def event(db: sqlite3.Connection, incident_id: str, now: datetime, kind: str, level: Level | None,
+          actor: str | None = None, detail: str = "") -> None:
+    db.execute("INSERT INTO incident_events (incident_id, at, kind, level, actor, detail) VALUES (?, ?, ?, ?, ?, ?)",
+               (incident_id, to_epoch(now), kind, str(level) if level is not None else None, actor, detail))
+
+
+def alert_for(incident_id: str, message: Message, verdict: Verdict, title: str, now: datetime) -> Alert:
+    top = verdict.top
+    excerpt = " ".join(message.text.split())
+    if len(excerpt) > EXCERPT_CHARS:
+        excerpt = excerpt[: EXCERPT_CHARS - 1] + "…"
+    return Alert(
+        incident_id=incident_id, level=str(verdict.level), level_label=verdict.level.label, title=title,
+        category=top.category if top else "", source=message.source, url=message.url,
+        first_seen=message.published_at or now, excerpt=excerpt,
+        rules=tuple(f"{m.rule_id} {m.title}".strip() for m in verdict.matches), reasons=verdict.reasons,
+    )
+
+
+def set_deadline(db: sqlite3.Connection, incident_id: str, deadline_at: datetime) -> None:
+    db.execute("UPDATE incidents SET deadline_at = ? WHERE id = ? AND deadline_at IS NULL",
+               (to_epoch(deadline_at), incident_id))
+
+
+def current(db: sqlite3.Connection, incident_id: str) -> Incident:
+    """The incident a story now lives in: staff may have merged it into another."""
+    incident = get(db, incident_id)
+    for _ in range(100):  # a merge chain; bounded so a corrupt loop cannot hang the daemon
+        if incident.status != "merged" or not incident.merged_into:
+            break
+        incident = get(db, incident.merged_into)
+    return incident
+
+
+def get(db: sqlite3.Connection, incident_id: str) -> Incident:
+    row = db.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+    if row is None:
+        raise IncidentError(f"no incident {incident_id}")
+    return _from_row(row)
+
+
+def listing(store: Store, *, open_only: bool = False) -> list[Incident]:
+    where = "WHERE status != 'resolved'" if open_only else ""
+    return [_from_row(r) for r in store.query(f"SELECT * FROM incidents {where} ORDER BY opened_at DESC")]
+
+
+def acknowledge(store: Store, incident_id: str, by: str, now: datetime, note: str = "") -> Incident:
+    with store.transaction() as db:
+        incident = get(db, incident_id)
+        if incident.status in ("resolved", "closed"):
+            raise IncidentError(f"{incident_id} is already {incident.status}")
+        if incident.acked_at is None:
+            db.execute("UPDATE incidents SET status = 'acknowledged', acked_at = ?, acked_by = ? WHERE id = ?",
+                       (to_epoch(now), by, incident_id))
+        audit(db, now, by, "acknowledge", incident_id, note)
+        event(db, incident_id, now, "acknowledged", None, by, note)
+        return get(db, incident_id)
+
+
+def resolve(store: Store, incident_id: str, by: str, now: datetime, note: str = "") -> Incident:
+    with store.transaction() as db:
+        incident = get(db, incident_id)
+        if incident.status != "resolved":
+            db.execute("UPDATE incidents SET status = 'resolved', resolved_at = ? WHERE id = ?",
+                       (to_epoch(now), incident_id))
+            db.execute("UPDATE timers SET fired_at = ?, outcome = 'cancelled:resolved'"
+                       " WHERE incident_id = ? AND fired_at IS NULL", (to_epoch(now), incident_id))
+        audit(db, now, by, "resolve", incident_id, note)
+        event(db, incident_id, now, "resolved", None, by, note)
+        return get(db, incident_id)
+
+
+def audit(db: sqlite3.Connection, now: datetime, actor: str, action: str, incident_id: str | None,
+          detail: str) -> None:
+    db.execute("INSERT INTO audit (at, actor, action, incident_id, detail) VALUES (?, ?, ?, ?, ?)",
+               (to_epoch(now), actor, action, incident_id, detail))
+
+
+def _from_row(row: sqlite3.Row) -> Incident:
+    def when(value: float | None) -> datetime | None:
+        return None if value is None else from_epoch(value)
+
+    alert = alert_from_dict(loads(row["alert"]))
+    deadline = when(row["deadline_at"])
+    return Incident(
+        id=row["id"], level=Level.parse(row["level"]), status=row["status"], title=row["title"],
+        category=row["category"], teams=tuple(loads(row["teams"])), opened_at=from_epoch(row["opened_at"]),
+        level_at=from_epoch(row["level_at"]), alert=dataclasses.replace(alert, deadline=deadline),
+        deadline_at=deadline, acked_at=when(row["acked_at"]), acked_by=row["acked_by"],
+        resolved_at=when(row["resolved_at"]), spread=loads(row["spread"] or "{}"),
+        first_seen=when(row["first_seen"]), first_source=row["first_source"], first_url=row["first_url"],
+        resurgences=row["resurgences"] or 0, merged_into=row["merged_into"],
+    )

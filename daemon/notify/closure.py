@@ -1,0 +1,96 @@
+"""Closure (已处置): once an incident is resolved, everyone who was told hears so, once per channel.
+
+However it was resolved (`yuqing resolve`, another tool writing through ``incidents.resolve``), the
+resolution is an ``incident_events`` row. The service's evaluation loop calls ``announce``: for each
+resolution it has not announced yet, every channel the incident's notifications were sent on gets one
+short notice for the people reached there. A watermark (the last event id announced) is kept in
+``meta`` in the same transaction as the notices, so a restart neither repeats nor skips one; the
+outbox ids (incident, resolution round, channel) make a second announcement a no-op anyway.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from datetime import datetime
+
+import structlog
+
+from channels.model import Person
+from daemon import incidents
+from daemon.clock import from_epoch, local
+from daemon.config.policy import NotifyConfig
+from daemon.incidents import Incident
+from daemon.notify import outbox
+from daemon.notify.outbox import Render
+from daemon.store import Store, loads
+
+log = structlog.get_logger(__name__)
+
+WATERMARK = "closure_event_id"
+
+
+def told(db: sqlite3.Connection, incident_id: str) -> dict[str, tuple[Person, ...]]:
+    """Channel → the people reached there about the incident (sent notifications only), in order."""
+    rows = db.execute("SELECT channel, recipients FROM outbox WHERE incident_id = ? AND status = 'sent'"
+                      " AND id NOT LIKE '%:resolved:%' ORDER BY created_at, id", (incident_id,)).fetchall()
+    reached: dict[str, dict[str, Person]] = {}
+    for row in rows:
+        people = reached.setdefault(row["channel"], {})
+        for p in loads(row["recipients"]):
+            people.setdefault(p["key"], Person(p["key"], p["name"], p.get("role") or "", p.get("phone"),
+                                                p.get("email")))
+    return {channel: tuple(people.values()) for channel, people in reached.items()}
+
+
+def sentence(notify: NotifyConfig, by: str, note: str, at: datetime) -> str:
+    """已由张三（值班员）于2026-11-23 10:30处置：已联系当事人。 — times in Asia/Shanghai."""
+    person = notify.directory.people.get(by)
+    who = (f"{person.name}（{person.role}）" if person.role else person.name) if person else by
+    note = note.strip()
+    return f"已由{who}于{local(at):%Y-%m-%d %H:%M}处置" + (f"：{note}" if note else "。")
+
+
+def queue_notices(db: sqlite3.Connection, notify: NotifyConfig, render: Render, incident: Incident, by: str,
+                  note: str, at: datetime, now: datetime) -> int:
+    """The 已处置 notices of one resolution, inside the caller's transaction. Returns how many are new."""
+    alert = dataclasses.replace(incident.alert, kind="resolved", excerpt=sentence(notify, by, note, at),
+                                ack_url=None, deadline=None, items=())
+    queued = 0
+    for channel, people in told(db, incident.id).items():
+        spec = notify.channels.get(channel)
+        if spec is None:  # a channel removed from notify.yaml since: nobody to tell there
+            log.warning("closure.unknown_channel", incident=incident.id, channel=channel)
+            continue
+        # One notice per resolution: a story that comes back (回潮) and is resolved again says so again.
+        key = f"{incident.id}:resolved:{incident.resurgences}:{channel}"
+        queued += outbox.enqueue(db, key, incident.id, channel, people, render(alert, spec), now, alert)
+    return queued
+
+
+def announce(store: Store, notify: NotifyConfig, render: Render, now: datetime) -> int:
+    """Queue the notices of every resolution not announced yet. Returns how many notices were queued."""
+    mark = store.one("SELECT value FROM meta WHERE key = ?", (WATERMARK,))
+    if mark is not None and store.one("SELECT 1 FROM incident_events WHERE id > ? AND kind = 'resolved' LIMIT 1",
+                                      (int(mark["value"]),)) is None:
+        return 0  # the loop calls this twice a second: no write transaction when there is nothing to do
+    with store.transaction() as db:
+        mark = db.execute("SELECT value FROM meta WHERE key = ?", (WATERMARK,)).fetchone()
+        if mark is None:
+            # First run on this state file: resolutions from before closure notices existed stay quiet.
+            last = db.execute("SELECT coalesce(max(id), 0) FROM incident_events").fetchone()[0]
+            db.execute("INSERT INTO meta VALUES (?, ?)", (WATERMARK, str(last)))
+            return 0
+        rows = db.execute("SELECT id, incident_id, at, actor, detail FROM incident_events WHERE id > ?"
+                          " AND kind = 'resolved' ORDER BY id", (int(mark["value"]),)).fetchall()
+        queued = 0
+        for row in rows:
+            incident = incidents.get(db, row["incident_id"])
+            if incident.status == "resolved":  # not reopened (回潮) before we got to it
+                queued += queue_notices(db, notify, render, incident, row["actor"] or "", row["detail"] or "",
+                                        from_epoch(row["at"]), now)
+        if rows:
+            db.execute("UPDATE meta SET value = ? WHERE key = ?", (str(rows[-1]["id"]), WATERMARK))
+    if queued:
+        log.info("closure.queued", notices=queued, resolutions=len(rows))
+    return queued

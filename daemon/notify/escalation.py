@@ -1,0 +1,270 @@
+"""Escalation: the policy steps and deadlines of an incident's level as timers in the store.
+
+``decide`` is pure: given a step, the incident and the round, what is due. ``Escalation`` does the
+effects: a timer's notifications and its fired mark commit in one transaction, so a restart fires an
+overdue timer once and never twice. Deadline timers are worked by ``daemon.notify.deadlines``. Recipients are
+resolved when a timer fires, so a rota team (值班) reaches whoever is on duty at that moment.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+import structlog
+
+from channels.delivery import addressed
+from channels.model import Alert, Person
+from daemon import incidents
+from daemon.clock import from_epoch, local, to_epoch
+from daemon.config.policy import NotifyConfig, Step
+from daemon.incidents import Incident
+from daemon.incidents.alerts import alert_from_dict
+from daemon.notify import deadlines, outbox, silences
+from daemon.notify.outbox import Render
+from daemon.store import Store, loads
+from rules.model import Level
+
+log = structlog.get_logger(__name__)
+
+Kind = Literal["new", "escalation", "repeat", "raised", "resurgence", "digest", "test"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Literal["send", "digest", "skip", "defer"]
+    reason: str
+    teams: tuple[str, ...] = ()
+    kind: Kind = "new"
+    next_due: datetime | None = None  # the next round of a repeating step; for "defer", when to try again
+    missed: int = 0  # rounds of a repeating step that fell due unsent: told in this one
+
+
+def decide(step: Step | None, index: int, incident: Incident, level: Level, round_: int,
+           due_at: datetime, notify: NotifyConfig | None = None, now: datetime | None = None) -> Decision:
+    """What a due timer of ``step`` (the ``index``-th of the level's policy) should do ``now`` (default:
+    on time, at ``due_at``).
+
+    With ``notify``, its category routes join the first step and its quiet hours hold back blue and
+    yellow (``defer`` until they end); red is never held back."""
+    if step is None:
+        return Decision("skip", "step no longer in policy")
+    if incident.status == "resolved":
+        return Decision("skip", "resolved")
+    if incident.level != level:
+        return Decision("skip", "superseded by a level change")
+    if step.unless_acknowledged and incident.acknowledged:
+        return Decision("skip", "acknowledged")
+    # A rule's own teams and the category's routes join the first step: they need to know, not to be
+    # escalated to.
+    routed = notify.routed(incident.category) if notify is not None and index == 0 else ()
+    teams = tuple(dict.fromkeys(step.notify + (incident.teams + routed if index == 0 else ())))
+    if step.digest:
+        return Decision("digest", "gathered for the digest", teams)
+    quiet_until = notify.quiet.holds(level, due_at) if notify is not None and notify.quiet else None
+    if quiet_until is not None:
+        return Decision("defer", "quiet hours", teams, next_due=quiet_until)
+    next_due, missed = (None, 0) if step.repeat is None else next_repeat(step, incident, due_at, now or due_at)
+    kind: Kind = "repeat" if round_ > 0 else ("escalation" if index > 0 else _first_kind(incident))
+    return Decision("send", "due", teams, kind, next_due, missed)
+
+
+def _first_kind(incident: Incident) -> Kind:
+    """The first step of a level says why it is sent: a new story, a rise, or a resurgence (回潮)."""
+    return "raised" if incident.alert.kind == "raised" else (
+        "resurgence" if incident.alert.kind == "resurgence" else "new")
+
+
+def next_repeat(step: Step, incident: Incident, due_at: datetime, now: datetime) -> tuple[datetime | None, int]:
+    """The next round of a repeating step, and how many rounds fell due unsent since this one (the daemon
+    was down, or the clock jumped forward). Those are not sent one by one: this notice says how many, and
+    the next counts from now (like Alertmanager's repeat_interval, measured from the last notification)."""
+    assert step.repeat is not None
+    end = incident.level_at + step.until if step.until is not None else None
+    missed = int(max(now - due_at, timedelta(0)) / step.repeat)
+    if end is not None:
+        missed = min(missed, max(0, int((end - due_at) / step.repeat)))
+    candidate = due_at + step.repeat if not missed else now + step.repeat
+    return (None if end is not None and candidate > end else candidate), missed
+
+
+def level_key(incident: Incident) -> str:
+    """Timers and notification ids per level *episode*: a story that comes back (回潮) at the level it
+    had goes through the policy again instead of finding its old timers already fired."""
+    return str(incident.level) if not incident.resurgences else f"{incident.level}#{incident.resurgences}"
+
+
+class Escalation:
+    def __init__(self, notify: NotifyConfig, render: Render) -> None:
+        self.notify = notify
+        self.render = render
+
+    def schedule(self, db: sqlite3.Connection, incident: Incident) -> None:
+        """Timers for every step and deadline of the incident's level, counted from when it reached the
+        level. The incident shows its earliest deadline."""
+        policy = self.notify.policies.get(incident.level)
+        dues = []
+        for index, step in enumerate(policy.steps if policy else ()):
+            due = incident.level_at + step.after
+            db.execute(
+                "INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
+                " VALUES ('step', ?, ?, ?, 0, ?)", (incident.id, level_key(incident), index, to_epoch(due)))
+            if step.deadline is not None:
+                dues.append(incident.level_at + step.deadline)
+        earliest = deadlines.schedule(db, self.notify, incident)
+        dues += [earliest] if earliest is not None else []
+        if dues:
+            incidents.set_deadline(db, incident.id, min(dues))
+
+    def schedule_digest(self, db: sqlite3.Connection, now: datetime) -> None:
+        """The next daily digest at ``digest_at`` local time (one timer per day, by its unique key)."""
+        hour, minute = (int(x) for x in self.notify.digest_at.split(":"))
+        at = local(now).replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if at <= local(now):
+            at += timedelta(days=1)
+        db.execute("INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
+                   " VALUES ('digest', '', ?, 0, 0, ?)", (at.date().isoformat(), to_epoch(at)))
+
+    def fire_due(self, store: Store, now: datetime, limit: int = 100) -> int:
+        """Fire every due timer, each in its own transaction. Returns how many fired.
+
+        A timer held back by quiet hours gets a later ``due_at`` and stays unfired."""
+        fired = 0
+        while fired < limit:
+            with store.transaction() as db:
+                row = db.execute("SELECT * FROM timers WHERE fired_at IS NULL AND due_at <= ?"
+                                 " ORDER BY due_at, id LIMIT 1", (to_epoch(now),)).fetchone()
+                if row is None:
+                    break
+                outcome, later = self._fire(db, row, now)
+                if later is not None:
+                    db.execute("UPDATE timers SET due_at = ?, outcome = ? WHERE id = ?",
+                               (to_epoch(later), outcome, row["id"]))
+                else:
+                    db.execute("UPDATE timers SET fired_at = ?, outcome = ? WHERE id = ?",
+                               (to_epoch(now), outcome, row["id"]))
+            lag = (now - from_epoch(row["due_at"])).total_seconds()
+            log.info("timer.fired", kind=row["kind"], incident=row["incident_id"] or None, level=row["level"],
+                     step=row["step"], round=row["round"], outcome=outcome, lag_s=round(lag, 3))
+            fired += 1
+        return fired
+
+    def _fire(self, db: sqlite3.Connection, row: sqlite3.Row, now: datetime) -> tuple[str, datetime | None]:
+        if row["kind"] == "digest":
+            self.schedule_digest(db, now + timedelta(minutes=1))
+            return self._send_digest(db, now), None
+        incident = incidents.get(db, row["incident_id"])
+        level = Level.parse(row["level"].partition("#")[0])  # "red#1": the level of a resurgence episode
+        if row["kind"] == "deadline":
+            def enqueue(key: str, incident_id: str, alert: Alert, via: tuple[str, ...],
+                        teams: tuple[str, ...]) -> int:
+                return self._enqueue(db, key, incident_id, alert, via, teams, now, level)
+
+            return deadlines.fire(db, self.notify, row, incident, now, enqueue), None
+        policy = self.notify.policies.get(level)
+        index = int(row["step"])
+        step = policy.steps[index] if policy and index < len(policy.steps) else None
+        decision = decide(step, index, incident, level, int(row["round"]), from_epoch(row["due_at"]), self.notify,
+                          now)
+        if decision.action == "defer":
+            return f"deferred:{decision.reason}", decision.next_due
+        if decision.action == "skip" or step is None:
+            return f"skipped:{decision.reason}", None
+        if decision.action == "digest":
+            db.execute("INSERT OR IGNORE INTO digest_items (incident_id, step, added_at) VALUES (?, ?, ?)",
+                       (incident.id, index, to_epoch(now)))
+            return "digest", None
+        alert = replace(incident.alert, kind=decision.kind, step=index, missed=decision.missed)
+        if decision.missed:
+            log.warning("timer.coalesced", incident=incident.id, level=row["level"], step=index,
+                        round=row["round"], missed=decision.missed,
+                        next_due=decision.next_due.isoformat() if decision.next_due else None)
+        key = f"{incident.id}:{row['level']}:{index}:{row['round']}"
+        # Only the first word on a new story waits for others (group_wait); escalations, repeats and
+        # deadline reminders are about one story already known, and go at once.
+        queued = self._enqueue(db, key, incident.id, alert, step.via, decision.teams, now, level,
+                               groupable=decision.kind == "new" and index == 0)
+        if decision.next_due is not None:
+            db.execute("INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
+                       " VALUES ('step', ?, ?, ?, ?, ?)",
+                       (incident.id, row["level"], index, int(row["round"]) + 1, to_epoch(decision.next_due)))
+        return f"sent:{queued}", None
+
+    def _send_digest(self, db: sqlite3.Connection, now: datetime) -> str:
+        rows = db.execute("SELECT d.id, d.incident_id, d.step, i.level, i.alert FROM digest_items d"
+                          " JOIN incidents i ON i.id = d.incident_id WHERE d.sent_at IS NULL"
+                          " ORDER BY d.added_at").fetchall()
+        if not rows:
+            return "digest:empty"
+        groups: dict[tuple[str, int], list[Alert]] = {}
+        for r in rows:
+            groups.setdefault((r["level"], r["step"]), []).append(
+                alert_from_dict(loads(r["alert"])))
+        queued = 0
+        for (level_name, index), items in groups.items():
+            policy = self.notify.policies.get(Level.parse(level_name))
+            if policy is None or index >= len(policy.steps):
+                continue
+            step = policy.steps[index]
+            day = local(now).date().isoformat()
+            digest = Alert(incident_id="", level=level_name, level_label=Level.parse(level_name).label,
+                           title=f"{day} {Level.parse(level_name).label}舆情汇总（{len(items)}条）",
+                           kind="digest", items=tuple(items))
+            queued += self._enqueue(db, f"digest:{day}:{level_name}:{index}", None, digest, step.via,
+                                    step.notify, now)
+        db.executemany("UPDATE digest_items SET sent_at = ? WHERE id = ?", [(to_epoch(now), r["id"]) for r in rows])
+        return f"digest:{len(rows)}:{queued}"
+
+    def _enqueue(self, db: sqlite3.Connection, key: str, incident_id: str | None, alert: Alert,
+                 via: tuple[str, ...], teams: tuple[str, ...], now: datetime, level: Level = Level.BLUE,
+                 groupable: bool = False) -> int:
+        # A silence (yuqing silence add) mutes the incident's notifications; its timers go on, so
+        # repeats and deadlines resume once the silence ends by itself.
+        silence = silences.active(db, incidents.get(db, incident_id), now) if incident_id else None
+        if silence is not None:
+            log.info("notify.silenced", incident=incident_id, key=key, silence=silence.id,
+                     until=silence.until.isoformat())
+            return 0
+        recipients: tuple[Person, ...] = self.notify.members(teams, now)
+        queued = 0
+        for name in via:
+            spec = self.notify.channels.get(name)
+            if spec is None:
+                log.error("notify.unknown_channel", channel=name, incident=incident_id)
+                continue
+            people = recipients
+            if spec.address == "phone" and self.notify.sms_limit is not None:
+                people = self._within_sms_limit(db, key, incident_id, alert, via, name, recipients, now, level)
+            if people:
+                wait = self.notify.group_wait if groupable else timedelta(0)
+                queued += outbox.enqueue(db, f"{key}:{name}", incident_id, name, people,
+                                         self.render(addressed(alert, spec, people), spec), now, alert, group_wait=wait)
+        return queued
+
+    def _within_sms_limit(self, db: sqlite3.Connection, key: str, incident_id: str | None, alert: Alert,
+                          via: tuple[str, ...], channel: str, recipients: tuple[Person, ...], now: datetime,
+                          level: Level) -> tuple[Person, ...]:
+        """Who may get this SMS under the per-person hourly limit. Red always goes (and counts). Over the
+        limit, yellow and blue go to the overflow channel instead, unless the step already uses it."""
+        limit = self.notify.sms_limit
+        assert limit is not None
+        allowed, over = [], []
+        for person in recipients:
+            (count,) = db.execute("SELECT count(*) FROM sms_sent WHERE person = ? AND at > ?",
+                                  (person.key, to_epoch(now - timedelta(hours=1)))).fetchone()
+            if count >= limit.per_hour and level < Level.RED:
+                over.append(person)
+                continue
+            allowed.append(person)
+            db.execute("INSERT INTO sms_sent (person, at, notification_id) VALUES (?, ?, ?)",
+                       (person.key, to_epoch(now), f"{key}:{channel}"))
+        if over:
+            log.warning("notify.sms_limited", incident=incident_id, channel=channel, per_hour=limit.per_hour,
+                        people=[p.key for p in over], overflow=limit.overflow)
+            spec = self.notify.channels.get(limit.overflow) if limit.overflow else None
+            if spec is not None and spec.name not in via:
+                outbox.enqueue(db, f"{key}:{spec.name}:over-limit", incident_id, spec.name, tuple(over),
+                               self.render(addressed(alert, spec, tuple(over)), spec), now, alert)
+        return tuple(allowed)
