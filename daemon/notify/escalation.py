@@ -158,10 +158,6 @@ class Escalation:
         incident = incidents.get(db, row["incident_id"])
         level = Level.parse(row["level"].partition("#")[0])  # "red#1": the level of a resurgence episode
         if row["kind"] == "deadline":
-            held = self.notify.quiet.holds(level, now) if self.notify.quiet else None
-            if held is not None:  # what the pipeline would answer for each of its notices: ask again then
-                return "deferred:quiet hours", held
-
             def enqueue(key: str, incident_id: str, alert: Alert, via: tuple[str, ...],
                         teams: tuple[str, ...]) -> int:
                 return self._enqueue(db, key, incident_id, alert, via, teams, now, level,
@@ -207,29 +203,23 @@ class Escalation:
         if not rows:
             return "digest:empty"
         groups: dict[tuple[str, int], list[Alert]] = {}
-        ids: dict[tuple[str, int], list[int]] = {}
         for r in rows:
             groups.setdefault((r["level"], r["step"]), []).append(
                 alert_from_dict(loads(r["alert"])))
-            ids.setdefault((r["level"], r["step"]), []).append(r["id"])
-        queued, done = 0, []
+        queued = 0
         for (level_name, index), items in groups.items():
             policy = self.notify.policies.get(Level.parse(level_name))
             if policy is None or index >= len(policy.steps):
-                done += ids[(level_name, index)]  # the step is gone from the policy: nothing to send
                 continue
             step = policy.steps[index]
             day = local(now).date().isoformat()
             digest = Alert(incident_id="", level=level_name, level_label=Level.parse(level_name).label,
                            title=f"{day} {Level.parse(level_name).label}舆情汇总（{len(items)}条）",
                            kind="digest", items=tuple(items))
-            sent = self._enqueue(db, f"digest:{day}:{level_name}:{index}", None, digest, step.via,
-                                 step.notify, now, Level.parse(level_name), kind=NoticeKind.DIGEST)
-            if sent.held_until is None:  # held by quiet hours: gathered still, sent by a later run
-                queued += sent.queued
-                done += ids[(level_name, index)]
-        db.executemany("UPDATE digest_items SET sent_at = ? WHERE id = ?", [(to_epoch(now), i) for i in done])
-        return f"digest:{len(done)}:{queued}"
+            queued += self._enqueue(db, f"digest:{day}:{level_name}:{index}", None, digest, step.via,
+                                    step.notify, now, Level.parse(level_name), kind=NoticeKind.DIGEST).queued
+        db.executemany("UPDATE digest_items SET sent_at = ? WHERE id = ?", [(to_epoch(now), r["id"]) for r in rows])
+        return f"digest:{len(rows)}:{queued}"
 
     def _enqueue(self, db: sqlite3.Connection, key: str, incident_id: str | None, alert: Alert,
                  via: tuple[str, ...], teams: tuple[str, ...], now: datetime, level: Level = Level.BLUE,

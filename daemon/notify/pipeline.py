@@ -6,8 +6,9 @@ channel, or nothing and the reason (``Sent``). The stages, in order:
 
 1. recipients — a rota team (值班) reaches whoever is on duty at this moment;
 2. silences — a silenced incident's notices are dropped (its timers go on, ``daemon.notify.silences``);
-3. quiet hours — blue and yellow wait until they end (``Sent.held_until``: the producer tries again);
-   red, the service's own trouble and a test staff asked for are never held;
+3. quiet hours — blue and yellow steps, 已处置 notices and reports wait until they end
+   (``Sent.held_until``: the producer tries again); red, deadline reminders, digests, the service's own
+   trouble and a test staff asked for are never held;
 4. SMS limits — below red, a person over the hourly limit gets the overflow channel instead;
 5. grouping — a first notice on a new story waits ``group_wait`` for others to the same people;
 6. render — the channel's template (with the person's ack link) or the notice's own text, masked;
@@ -55,9 +56,10 @@ class NoticeKind(enum.Enum):
 
     @property
     def holdable(self) -> bool:
-        """Whether quiet hours may hold it back (below red). The service's own trouble and a test staff
-        asked for go at once."""
-        return self not in (NoticeKind.ADMIN, NoticeKind.TEST)
+        """Whether quiet hours may hold it back (below red). Not a deadline reminder (the deadline runs
+        through the night: a reminder at 07:00 of a report due at 03:00 is no reminder), nor a digest
+        (sent at the hour the county chose), nor the service's own trouble, nor a test staff asked for."""
+        return self in (NoticeKind.STEP, NoticeKind.RESOLVED, NoticeKind.REPORT)
 
     @property
     def about_incident(self) -> bool:

@@ -128,3 +128,19 @@ def test_admin_notices_are_never_held_and_their_text_is_masked(tmp_path: Path) -
     (row,) = store.query("SELECT id, body FROM outbox")
     assert row["id"] == "admin:x:sms"
     assert "13912345678" not in row["body"]
+
+
+def test_a_deadline_reminder_and_a_digest_are_not_held_but_a_step_is(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    notify = notify_config(quiet=QUIET)
+    alert = Alert("x", "yellow", "黄色", "燃气泄漏")
+
+    def notice(kind: NoticeKind) -> Notice:
+        return Notice(f"n-{kind.value}", kind, Level.YELLOW, ("email",), alert=alert, teams=("值班",))
+
+    with store.transaction() as db:
+        # The deadline runs through the night; the digest goes at the hour the county chose.
+        assert send(db, notify, notice(NoticeKind.DEADLINE), NIGHT, render).queued == 1
+        assert send(db, notify, notice(NoticeKind.DIGEST), NIGHT, render).queued == 1
+        step = send(db, notify, notice(NoticeKind.STEP), NIGHT, render)
+    assert (step.queued, step.held_until) == (0, datetime(2026, 11, 23, 23, 0, tzinfo=UTC))  # 07:00
