@@ -20,7 +20,7 @@ from channels.model import Person
 from daemon import incidents
 from daemon.clock import from_epoch, local
 from daemon.config.policy import NotifyConfig
-from daemon.incidents import Incident
+from daemon.incidents import Incident, Status
 from daemon.notify import pipeline
 from daemon.notify.outbox import Render
 from daemon.notify.pipeline import Notice, NoticeKind, Sent
@@ -87,7 +87,7 @@ def announce(store: Store, notify: NotifyConfig, render: Render, now: datetime) 
         queued, done, held = 0, None, False
         for row in rows:
             incident = incidents.get(db, row["incident_id"])
-            if incident.status == "resolved":  # not reopened (回潮) before we got to it
+            if incident.status is Status.RESOLVED:  # not reopened (回潮) before we got to it
                 sent = queue_notices(db, notify, render, incident, row["actor"] or "", row["detail"] or "",
                                      from_epoch(row["at"]), now)
                 queued += sent.queued

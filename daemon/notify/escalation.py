@@ -19,7 +19,7 @@ from channels.model import Alert
 from daemon import incidents
 from daemon.clock import from_epoch, local, to_epoch
 from daemon.config.policy import NotifyConfig, Step
-from daemon.incidents import Incident
+from daemon.incidents import Incident, Status
 from daemon.incidents.alerts import alert_from_dict
 from daemon.notify import deadlines, pipeline
 from daemon.notify.outbox import Render
@@ -51,7 +51,7 @@ def decide(step: Step | None, index: int, incident: Incident, level: Level, roun
     yellow (``defer`` until they end); red is never held back."""
     if step is None:
         return Decision("skip", "step no longer in policy")
-    if incident.status == "resolved":
+    if incident.status is Status.RESOLVED:
         return Decision("skip", "resolved")
     if incident.level != level:
         return Decision("skip", "superseded by a level change")
