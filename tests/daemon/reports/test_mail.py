@@ -15,7 +15,7 @@ import pytest
 from channels.delivery import deliver
 from channels.model import ChannelSpec, Person
 from daemon.notify.outbox import Outbox, Rendered, enqueue
-from daemon.reports.mail import pack, with_report_parts
+from daemon.reports.mail import pack
 from daemon.store import Store
 from tests.conftest import SmtpSink
 
@@ -31,7 +31,7 @@ def send_report(tmp_path: Path, box: SmtpSink) -> dict[str, Any]:
     store = Store(tmp_path / "s.db")
     url = f"mailto://127.0.0.1:{box.port}?from=alerts@example.gov.cn&mode=insecure"
     channels = {"email": ChannelSpec("email", url, "email")}
-    outbox = Outbox(store, channels, with_report_parts(deliver), random.Random(1))
+    outbox = Outbox(store, channels, deliver, random.Random(1))
     meta = {"html": HTML, **pack({"chart-days@yuqing": PNG}, {"2026-11-23-daily.xlsx": XLSX})}
     with store.transaction() as db:
         enqueue(db, "report:daily:2026-11-23:email", None, "email", (ZHANG,),
