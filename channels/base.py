@@ -26,7 +26,7 @@ from channels.model import ChannelSpec, Notification, Person, Result
 from channels.urls import MIN_SECRET, url_secrets
 
 # Header values that describe the request, never authorise it.
-PUBLIC_HEADERS = frozenset({"content-type", "accept", "user-agent", "accept-language", "accept-encoding"})
+PUBLIC_HEADERS = frozenset({"content-type", "accept", "user-agent"})
 
 
 class Channel(Protocol):
