@@ -26,10 +26,29 @@ import structlog
 from apprise.decorators import notify
 from apprise.manager_plugins import NotificationManager
 
+from channels import apprise_channel
+from channels.model import ChannelSpec, Notification, Result
+
 log = structlog.get_logger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _lock = threading.Lock()
+
+
+class LocalChannel:
+    """``jsonl://``, ``console://`` and the tests' ``capture://`` (``channels.testing``): apprise schemas of
+    our own, sent like any apprise URL once registered. Their path is a file here, not a credential."""
+
+    name = "local"
+    schemes = frozenset({"jsonl", "console", "capture"})
+    secret_fields = ("url",)  # secret query values (``?apikey=…``); the path stays readable
+
+    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float) -> Result:
+        register()
+        return apprise_channel.CHANNEL.send(spec, notification, timeout=timeout)
+
+
+CHANNEL = LocalChannel()
 
 
 def register() -> None:

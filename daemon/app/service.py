@@ -41,7 +41,6 @@ from daemon.notify.escalation import Escalation
 from daemon.notify.outbox import Outbox
 from daemon.notify.rendering import ChannelRenderer
 from daemon.reports import paperwork, status
-from daemon.reports.mail import with_report_parts
 from daemon.store import Store
 from daemon.store.health import StoreUnwritable
 from daemon.triage.pipeline import Pipeline
@@ -106,7 +105,7 @@ class Service:
         stories.rebuild(store, self.clock.now())
         self.pipeline = Pipeline(store, analyzer, rulebook, escalation, self.clock, self.config.max_file_bytes,
                                  stories, tick=self._keepalive, review=build_review_net(self.config.review))
-        self.outbox = Outbox(store, notify.channels, with_report_parts(deliver), render=renderer, retry=notify.retry,
+        self.outbox = Outbox(store, notify.channels, deliver, render=renderer, retry=notify.retry,
                              on_fallback=fallback_notice(notify))
         self.inboxes = [Inbox(spec) for spec in (*self.config.inboxes, *spool_specs(self.config))]
         for inbox in self.inboxes:

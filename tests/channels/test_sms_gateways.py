@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -21,6 +22,7 @@ import pytest
 
 from channels.delivery import deliver
 from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, Outcome, Person, TencentSms
+from channels.webcall import retry_after
 
 ZHANG = Person("zhang", "张三", phone="13800000001")
 LI = Person("li", "李四", phone="13800000002")
@@ -44,6 +46,7 @@ class Server:
     port: int = 0
     seen: list[Seen] = field(default_factory=list)
     answer: Callable[[Seen], tuple[int, Any]] = lambda s: (200, {"ok": True})
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every answer
 
     @property
     def url(self) -> str:
@@ -64,6 +67,8 @@ def server() -> Iterator[Server]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            for name, value in state.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 
@@ -139,6 +144,33 @@ def test_http_sms_partial_failure_names_who_was_reached(server: Server) -> None:
     assert result.reached == ("zhang",)
     assert result.detail == "李四: retry, HTTP 500: {}; reached 1 of 2"
     assert "13800000002" not in result.detail
+
+
+def test_http_sms_retry_after_is_passed_on(server: Server) -> None:
+    """429 with ``Retry-After``: RETRY no sooner than asked; for several recipients, the longest wait."""
+    server.answer = lambda s: (429, {}) if b"13800000001" in s.body else (503, {})
+    server.headers = {"Retry-After": "120"}
+    result = deliver(http_sms(server), note(ZHANG, LI))
+    assert (result.outcome, result.retry_after) == (Outcome.RETRY, 120.0)
+
+
+def test_http_sms_without_retry_after_leaves_the_wait_to_backoff(server: Server) -> None:
+    server.answer = lambda s: (429, {})
+    assert deliver(http_sms(server), note(ZHANG)).retry_after is None
+    server.answer = lambda s: (400, {})
+    server.headers = {"Retry-After": "120"}  # a permanent failure is not retried at all
+    result = deliver(http_sms(server), note(ZHANG))
+    assert (result.outcome, result.retry_after) == (Outcome.PERMANENT, None)
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("30", 30.0), ("Wed, 02 Dec 2026 08:01:00 GMT", 60.0), ("Wed, 02 Dec 2026 07:59:00 GMT", 0.0),
+    ("9999999", 86400.0), ("soon", None), ("", None), ("-5", None),
+])
+def test_retry_after_header_forms(value: str, seconds: float | None) -> None:
+    headers = Message()
+    headers["Retry-After"] = value
+    assert retry_after(headers, now=datetime(2026, 12, 2, 8, 0, tzinfo=UTC)) == seconds
 
 
 def test_http_sms_silent_gateway_is_retry_within_timeout(silent_server: int) -> None:
