@@ -4,3 +4,5 @@ by URL scheme or gateway kind in ``channels.registry``; apprise for every other 
 Never imports ``daemon``, never reads rules and never touches the store: the daemon's outbox decides
 what to send and records what happened; this package only renders and delivers.
 """
+
+PROJECT = "yuqing-sentinel"  # yuqing_sentinel.py tells this package from a PyPI namesake by it

@@ -1,6 +1,11 @@
 """Incidents: messages grouped into stories (``clustering``, ``stories``), their spread (``spread``),
 staff corrections (``corrections``) and the alerts they keep (``alerts``); this module is the register.
 
+In: a graded ``Message`` with its ``Verdict`` and keywords (from ``daemon.triage``), the story's
+``Spread``, acks and resolutions (CLI, ack page). Out: ``Incident`` rows and their timeline
+(``incident_events``, ``audit``); each incident carries the ``channels.model.Alert`` that ``daemon.notify``
+sends.
+
 舆情事件: the stories officials act on. A graded message that joins no story opens one; members add
 spread; an incident's level only rises while it is open (each rise is one event for escalation); a
 resolved story with news within its watch window reopens as 回潮; acks and resolutions are audited."""
