@@ -54,14 +54,21 @@ def test_unacknowledged_red_escalates_repeats_and_an_ack_stops_it(tmp_path: Path
         assert daemon.wait(lambda _: bool(fired(daemon, 1, 1)), timeout=15), daemon.raw[-20:]
         result = yuqing("ack", str(incident), "--by", "zhao", "-c", str(config))
         assert result.returncode == 0, result.stderr
-        assert daemon.wait(lambda _: bool(fired(daemon, 1, 2)), timeout=10)
-        assert fired(daemon, 1, 2)[0]["outcome"] == "skipped:acknowledged"
+        # The ack is another process: on a loaded machine it may land after round 2 rather than before.
+        # Whichever round comes first after it is skipped, and every later one.
+        rounds = lambda: daemon.matching("timer.fired", kind="step", step=1)  # noqa: E731
+        assert daemon.wait(lambda _: any(e["outcome"] == "skipped:acknowledged" for e in rounds()), timeout=10)
+        outcomes = [str(e["outcome"]) for e in rounds()]
+        first_skip = outcomes.index("skipped:acknowledged")
+        assert first_skip >= 2, outcomes
+        assert all(o.startswith("sent:") for o in outcomes[:first_skip]), outcomes
         time.sleep(1)
         events = daemon.matching("timer.fired", kind="step")
         assert all(float(e["lag_s"]) < 2 for e in events), events  # within 2 s of due
-        assert wait_until(lambda: len(titles(tmp_path)) == 3, timeout=5)
-        assert ["升级提醒" in t for t in titles(tmp_path)] == [False, True, False]
-        assert "重复提醒" in titles(tmp_path)[2]
+        assert [str(e["outcome"]) for e in rounds()][first_skip:] == ["skipped:acknowledged"]  # none after it
+        assert wait_until(lambda: len(titles(tmp_path)) == 1 + first_skip, timeout=5)
+        assert ["升级提醒" in t for t in titles(tmp_path)][:2] == [False, True]
+        assert all("重复提醒" in t for t in titles(tmp_path)[2:])
     finally:
         daemon.kill()
 
