@@ -20,15 +20,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
-from zoneinfo import ZoneInfo
 
 import structlog
 from apprise.decorators import notify
 from apprise.manager_plugins import NotificationManager
 
+from rules.county import SHANGHAI
+
 log = structlog.get_logger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _lock = threading.Lock()
 
 
