@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -50,9 +50,10 @@ def signature(params: Mapping[str, str], secret: str, method: str = "POST") -> s
 
 
 def request_params(gateway: AliyunSms, phone: str, template: Mapping[str, str], *,
-                   now: datetime | None = None, nonce: str | None = None) -> dict[str, str]:
-    """Every parameter of one ``SendSms`` call, ``Signature`` included."""
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
+                   now: datetime, nonce: str | None = None) -> dict[str, str]:
+    """Every parameter of one ``SendSms`` call, ``Signature`` included; ``now`` is signed as ``Timestamp``
+    (Aliyun refuses one more than 15 minutes off)."""
+    moment = now.astimezone(UTC)
     params = {
         "AccessKeyId": gateway.access_key_id,
         "Action": "SendSms",
@@ -72,8 +73,9 @@ def request_params(gateway: AliyunSms, phone: str, template: Mapping[str, str], 
     return params
 
 
-def send_sms(gateway: AliyunSms, phone: str, template: Mapping[str, str], *, timeout: float = 10) -> Result:
-    params = request_params(gateway, phone, template)
+def send_sms(gateway: AliyunSms, phone: str, template: Mapping[str, str], *, now: Callable[[], datetime],
+             timeout: float = 10) -> Result:
+    params = request_params(gateway, phone, template, now=now())
     body = "&".join(f"{encode(k)}={encode(v)}" for k, v in params.items()).encode("ascii")
     reply = call("POST", gateway.endpoint, body=body, timeout=timeout,
                  headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"})

@@ -12,9 +12,10 @@ import logging
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
 from urllib.parse import quote, unquote
 
 import apprise
@@ -219,8 +220,10 @@ if getattr(_dingtalk_signature, "__name__", "") != _signature_encoded_once.__nam
 # ---------------------------------------------------------------- delivering
 
 
-def deliver(spec: ChannelSpec, notification: Notification, *, timeout: float = 10) -> Result:
+def deliver(spec: ChannelSpec, notification: Notification, *, now: Callable[[], datetime],
+            timeout: float = 10) -> Result:
     """Send ``notification`` over ``spec``: OK, RETRY (may work later) or PERMANENT (never will, as set up).
+    ``now`` is the injected clock, read as each request is made: for signatures, a mail's Date, a jsonl time.
 
     Email and phone channels are sent once to all recipients that have such an address (``to=``); group
     channels (``address="none"``) once. ``timeout`` bounds connecting and each read (apprise ``cto``/``rto``).
@@ -241,15 +244,17 @@ def deliver(spec: ChannelSpec, notification: Notification, *, timeout: float = 1
         return result
     secrets = channel_secrets(spec)
     if spec.gateway is not None:
-        result = sms_gateway.send(spec, notification, timeout=timeout)
+        result = sms_gateway.send(spec, notification, now=now, timeout=timeout)
         result = Result(result.outcome, redact(result.detail, secrets), result.reached)
     elif spec.address == "email" and notification.meta.get("html") and _is_mail(spec.url):
         people = {p.key: p.email for p in notification.recipients if p.email}
         result = mail.send(prepare_url(spec.url, timeout=timeout), subject=notification.title,
-                           text=notification.body, html=notification.meta["html"], people=people)
+                           text=notification.body, html=notification.meta["html"], people=people, now=now)
         result = Result(result.outcome, redact(result.detail, secrets), result.reached)
     else:
         url = prepare_url(spec.url, to=targets, timeout=timeout)
+        if _scheme(url) == "jsonl":  # apprise hands a custom schema nothing but its URL: the time rides there
+            url += f"&{local.AT}={now().timestamp():.3f}"
         result = _send(url, notification, secrets | url_secrets(url))
     if missing:
         skipped = f"skipped (no {spec.address}): " + "、".join(missing)  # names only: never addresses

@@ -30,6 +30,7 @@ from rules.county import SHANGHAI
 log = structlog.get_logger(__name__)
 
 _lock = threading.Lock()
+AT = "at"  # the query parameter ``channels.delivery`` gives a jsonl URL: when it sends, epoch seconds
 
 
 def register() -> None:
@@ -64,12 +65,10 @@ def recipients(meta: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _send_jsonl(body: str, title: str, notify_type: str, meta: dict[str, Any], *_: Any, **__: Any) -> bool:
     path = jsonl_path(meta)
-    record: dict[str, Any] = {
-        "time": datetime.now(SHANGHAI).isoformat(timespec="seconds"),
-        "type": notify_type,
-        "title": title,
-        "body": body,
-    }
+    record: dict[str, Any] = {}
+    if stamp := _stamp(meta):  # none when apprise is used directly, not through channels.delivery
+        record["time"] = stamp
+    record |= {"type": notify_type, "title": title, "body": body}
     if to := recipients(meta):
         record["to"] = list(to)
     line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
@@ -85,6 +84,14 @@ def _send_jsonl(body: str, title: str, notify_type: str, meta: dict[str, Any], *
         log.warning("channel.jsonl.failed", path=str(path), error=exc.strerror or str(exc))
         return False
     return written == len(line)
+
+
+def _stamp(meta: Mapping[str, Any]) -> str | None:
+    try:
+        at = datetime.fromtimestamp(float((meta.get("qsd") or {})[AT]), SHANGHAI)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return None
+    return at.isoformat(timespec="seconds")
 
 
 def _send_console(body: str, title: str, *_: Any, **__: Any) -> bool:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 
 import apprise
 from apprise.plugins.email import NotifyEmail
@@ -24,15 +25,16 @@ from apprise.plugins.email import NotifyEmail
 from channels.model import Outcome, Result
 
 
-def compose(*, sender: tuple[str, str], to: str, subject: str, text: str, html: str,
+def compose(*, sender: tuple[str, str], to: str, subject: str, text: str, html: str, date: datetime,
             domain: str = "localhost") -> EmailMessage:
     """One ``multipart/alternative`` message: text first, HTML second (mail clients show the last part
-    they understand), UTF-8 with the Chinese subject RFC 2047-encoded."""
+    they understand), UTF-8 with the Chinese subject RFC 2047-encoded. ``date`` is shown in the server's
+    own zone, as ``formatdate(localtime=True)`` did."""
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = formataddr(sender, charset="utf-8") if sender[0] else sender[1]
     message["To"] = to
-    message["Date"] = formatdate(localtime=True)
+    message["Date"] = format_datetime(date.astimezone())
     message["Message-ID"] = make_msgid(domain=domain)
     message["X-Application"] = "yuqing-sentinel"
     message.set_content(text, charset="utf-8")
@@ -40,7 +42,8 @@ def compose(*, sender: tuple[str, str], to: str, subject: str, text: str, html: 
     return message
 
 
-def send(url: str, *, subject: str, text: str, html: str, people: Mapping[str, str]) -> Result:
+def send(url: str, *, subject: str, text: str, html: str, people: Mapping[str, str],
+         now: Callable[[], datetime]) -> Result:
     """Send to every address of ``people`` (person key → address), one message each, over the SMTP
     server ``url`` names. ``reached`` lists the keys whose message the server accepted."""
     plugin = apprise.Apprise.instantiate(url)
@@ -52,7 +55,7 @@ def send(url: str, *, subject: str, text: str, html: str, people: Mapping[str, s
     try:
         with _connect(plugin) as smtp:
             for key, to in people.items():
-                message = compose(sender=sender, to=to, subject=subject, text=text, html=html,
+                message = compose(sender=sender, to=to, subject=subject, text=text, html=html, date=now(),
                                   domain=plugin.smtp_host or "localhost")
                 smtp.send_message(message, from_addr=sender[1], to_addrs=[to])
                 reached.append(key)

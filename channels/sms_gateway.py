@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import cache
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -66,7 +67,8 @@ def check_template(template: str) -> str | None:
     return None
 
 
-def send(spec: ChannelSpec, notification: Notification, *, timeout: float = 10) -> Result:
+def send(spec: ChannelSpec, notification: Notification, *, now: Callable[[], datetime], timeout: float = 10) -> Result:
+    """One request per recipient; the signed gateways sign each at ``now()``, the moment it is made."""
     gateway = spec.gateway
     if gateway is None:
         raise ValueError(f"channel {spec.name} has no gateway")
@@ -78,12 +80,12 @@ def send(spec: ChannelSpec, notification: Notification, *, timeout: float = 10) 
         def one(person: Person, phone: str) -> Result:
             context = values(person, phone, notification)
             params = {k: render(v, context) for k, v in gateway.params.items()}
-            return aliyun.send_sms(gateway, phone, params, timeout=timeout)
+            return aliyun.send_sms(gateway, phone, params, now=now, timeout=timeout)
     else:
         def one(person: Person, phone: str) -> Result:
             context = values(person, phone, notification)
             params = [render(v, context) for v in gateway.params]
-            return tencent.send_sms(gateway, phone, params, timeout=timeout)
+            return tencent.send_sms(gateway, phone, params, now=now, timeout=timeout)
     return per_recipient(notification.recipients, lambda p: p.address(spec.address), one)
 
 

@@ -88,16 +88,17 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
     except LookupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    now = SystemClock().now()
+    clock = SystemClock()
+    now = clock.now()
     alert = Alert(incident_id="", level="blue", level_label="蓝色", title=f"通知渠道测试（{spec.name}）",
                   kind="test", first_seen=now, excerpt="测试通知，收到即说明渠道畅通，无需处置。")
     rendered = ChannelRenderer(notify.templates)(alert, spec)
     notification = Notification(f"test:{spec.name}:{to_epoch(now):.3f}", spec.name, recipients, rendered.title,
                                 rendered.body, alert, rendered.meta)
     local_channels.register()
-    result = deliver(spec, notification)
+    result = deliver(spec, notification, now=clock.now)
     _record(Store(config.database), notification, rendered_alert=alert, ok=result.ok, detail=result.detail,
-            now=SystemClock().now())
+            now=clock.now())
     names = "、".join(p.name for p in recipients) or "(group)"
     if result.ok:
         print(f"ok: {spec.name} ({spec.masked_url}) accepted the test notification for {names}")

@@ -15,7 +15,10 @@ from __future__ import annotations
 import base64
 import json
 import smtplib
+from collections.abc import Callable
+from datetime import datetime
 from email.message import EmailMessage
+from typing import Protocol
 
 import apprise
 from apprise.plugins.email import NotifyEmail
@@ -34,18 +37,26 @@ def pack(images: dict[str, bytes], attachments: dict[str, bytes]) -> dict[str, s
             "attachments": json.dumps({name: base64.b64encode(data).decode() for name, data in attachments.items()})}
 
 
-def with_report_parts(inner: Deliver) -> Deliver:
+class DeliverAt(Protocol):
+    """``channels.delivery.deliver``: sends at the moments ``now`` tells."""
+
+    def __call__(self, spec: ChannelSpec, notification: Notification, *, now: Callable[[], datetime]) -> Result: ...
+
+
+def with_report_parts(inner: DeliverAt, now: Callable[[], datetime]) -> Deliver:
+    """The outbox's ``Deliver``: ``inner`` on the injected clock ``now``, reports with their parts here."""
+
     def deliver(spec: ChannelSpec, notification: Notification) -> Result:
         meta = notification.meta
         is_mail = spec.address == "email" and spec.url.split("://")[0] in ("mailto", "mailtos")
         if is_mail and meta.get("html") and ("images" in meta or "attachments" in meta):
-            return send(spec, notification)
-        return inner(spec, notification)
+            return send(spec, notification, now)
+        return inner(spec, notification, now=now)
 
     return deliver
 
 
-def send(spec: ChannelSpec, notification: Notification, timeout: float = 10) -> Result:
+def send(spec: ChannelSpec, notification: Notification, now: Callable[[], datetime], timeout: float = 10) -> Result:
     meta = notification.meta
     images = {cid: base64.b64decode(data) for cid, data in json.loads(meta.get("images", "{}")).items()}
     files = {name: base64.b64decode(data) for name, data in json.loads(meta.get("attachments", "{}")).items()}
@@ -64,7 +75,7 @@ def send(spec: ChannelSpec, notification: Notification, timeout: float = 10) -> 
         with mail._connect(plugin) as smtp:
             for key, to in people.items():
                 message = mail.compose(sender=sender, to=to, subject=notification.title, text=notification.body,
-                                       html=meta["html"], domain=plugin.smtp_host or "localhost")
+                                       html=meta["html"], date=now(), domain=plugin.smtp_host or "localhost")
                 html_part = message.get_body(("html",))
                 assert isinstance(html_part, EmailMessage)
                 for cid, png in images.items():

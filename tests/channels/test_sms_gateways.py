@@ -12,15 +12,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
 import pytest
 
-from channels.delivery import deliver
+from channels import delivery
 from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, Outcome, Person, TencentSms
+from tests.channels.sending import deliver
 
 ZHANG = Person("zhang", "张三", phone="13800000001")
 LI = Person("li", "李四", phone="13800000002")
@@ -259,6 +260,27 @@ def tencent_api(secret_key: str, phone_code: str = "Ok", error: str = "") -> Cal
              "Code": phone_code, "Message": "send success" if phone_code == "Ok" else "日限额", "IsoCode": "CN"}
             for p in phones], "RequestId": "d"}}
     return answer
+
+
+def test_gateways_sign_each_request_at_the_injected_time(server: Server) -> None:
+    """The Timestamp signed is the clock's reading as each request goes out, not one taken elsewhere."""
+    readings = iter([datetime(2026, 11, 20, 1, 30, 0, tzinfo=UTC), datetime(2026, 11, 20, 1, 30, 7, tzinfo=UTC)])
+    server.answer = lambda request: (200, {"Code": "OK"})
+    assert delivery.deliver(aliyun_spec(server), note(ZHANG, LI), now=lambda: next(readings)).ok
+    stamps = [dict(parse_qsl(seen.body.decode()))["Timestamp"] for seen in server.seen]
+    assert stamps == ["2026-11-20T01:30:00Z", "2026-11-20T01:30:07Z"]
+
+    server.seen.clear()
+    server.answer = lambda request: (200, {"Response": {"SendStatusSet": [{"Code": "Ok"}]}})
+    at = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
+    assert delivery.deliver(tencent_spec(server), note(ZHANG), now=lambda: at).ok
+    assert server.seen[0].headers["x-tc-timestamp"] == str(int(at.timestamp()))
+
+
+def test_aliyun_refuses_a_stale_clock(server: Server) -> None:
+    server.answer = aliyun_api(KEY_SECRET)
+    result = delivery.deliver(aliyun_spec(server), note(ZHANG), now=lambda: datetime.now(UTC) - timedelta(hours=1))
+    assert not result.ok
 
 
 def tencent_spec(server: Server, secret: str = TC_SECRET) -> ChannelSpec:
