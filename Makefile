@@ -49,6 +49,7 @@ check: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check daemon rules channels tests $(wildcard bench)
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # Browser tests (acknowledgement page, HTML reports) need Debian's chromium (and a Chinese font for the
 # screenshots); installed when missing and we may.

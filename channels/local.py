@@ -25,12 +25,38 @@ import structlog
 from apprise.decorators import notify
 from apprise.manager_plugins import NotificationManager
 
+from channels import apprise_channel
+from channels.base import addresses, field_secrets
+from channels.model import ChannelSpec, Notification, Result
+from channels.urls import prepare_url, scheme_of, url_secrets
 from rules.county import SHANGHAI
 
 log = structlog.get_logger(__name__)
 
 _lock = threading.Lock()
-AT = "at"  # the query parameter ``channels.delivery`` gives a jsonl URL: when it sends, epoch seconds
+AT = "at"  # the query parameter ``LocalChannel.send`` gives a jsonl URL: when it sends, epoch seconds
+
+
+class LocalChannel:
+    """``jsonl://``, ``console://`` and the tests' ``capture://`` (``channels.testing``): apprise schemas of
+    our own, sent like any apprise URL once registered. Their path is a file here, not a credential."""
+
+    name = "local"
+    schemes = frozenset({"jsonl", "console", "capture"})
+    secret_fields = ("url",)  # secret query values (``?apikey=…``); the path stays readable
+
+    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float,
+             now: Callable[[], datetime]) -> Result:
+        register()
+        targets, _ = addresses(spec, notification.recipients)
+        url = prepare_url(spec.url, to=targets, timeout=timeout)
+        if scheme_of(url) == "jsonl":  # apprise hands a schema nothing but its URL: the time rides there
+            url += f"&{AT}={now().timestamp():.3f}"
+        secrets = field_secrets(spec, self.secret_fields) | url_secrets(url)
+        return apprise_channel.send_url(url, notification, secrets)
+
+
+CHANNEL = LocalChannel()
 
 
 def register() -> None:
@@ -66,7 +92,7 @@ def recipients(meta: Mapping[str, Any]) -> tuple[str, ...]:
 def _send_jsonl(body: str, title: str, notify_type: str, meta: dict[str, Any], *_: Any, **__: Any) -> bool:
     path = jsonl_path(meta)
     record: dict[str, Any] = {}
-    if stamp := _stamp(meta):  # none when apprise is used directly, not through channels.delivery
+    if stamp := _stamp(meta):  # none when apprise is used directly, not through LocalChannel
         record["time"] = stamp
     record |= {"type": notify_type, "title": title, "body": body}
     if to := recipients(meta):

@@ -1,4 +1,5 @@
-"""Typed values of the delivery layer. Imports nothing from the project."""
+"""Typed values of the delivery layer. Imports only ``channels.urls`` (which imports nothing from the
+project), so every channel module can use these types without an import cycle."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
+
+from channels.urls import mask_url
 
 Address = Literal["email", "phone", "none"]
 
@@ -16,6 +19,7 @@ class HttpSms:
     """The county's own SMS gateway: one HTTP request per recipient, URL and body are Jinja templates
     over ``phone``, ``text``, ``title``, ``body`` and ``name``. 2xx is OK, 4xx PERMANENT, 5xx RETRY."""
 
+    KIND: ClassVar[str] = "http-sms"  # notify.yaml's ``kind:``, and the channel registry's key
     url: str
     method: str = "POST"
     body: str = ""  # empty: no body (a GET gateway with everything in the URL)
@@ -28,6 +32,7 @@ class AliyunSms:
     """Aliyun 短信服务 ``SendSms`` (RPC style, HMAC-SHA1 signature). ``params`` are the template's
     variables, each a Jinja template over the same names as ``HttpSms``."""
 
+    KIND: ClassVar[str] = "aliyun-sms"
     access_key_id: str
     access_key_secret: str
     sign_name: str
@@ -42,6 +47,7 @@ class TencentSms:
     """Tencent Cloud SMS ``SendSms`` 2021-01-11 (TC3-HMAC-SHA256). ``params`` fill the template's
     ``{1}``, ``{2}`` … in order."""
 
+    KIND: ClassVar[str] = "tencent-sms"
     secret_id: str
     secret_key: str
     sdk_app_id: str
@@ -92,8 +98,6 @@ class ChannelSpec:
 
     @property
     def masked_url(self) -> str:
-        from channels.delivery import mask_url
-
         return mask_url(self.url)
 
 
@@ -139,18 +143,23 @@ class Notification:
 
 
 class Outcome(enum.Enum):
-    OK = "ok"
-    RETRY = "retry"  # worth trying again later (timeouts, 5xx, connection refused)
-    PERMANENT = "permanent"  # will never work as configured (bad URL, no address)
+    OK = "ok"  # delivered
+    RETRY = "retry"  # worth trying again later (timeouts, 5xx, connection refused, SMTP 4xx)
+    PERMANENT = "permanent"  # will never work as configured (bad URL, no address, SMTP 5xx)
 
 
 @dataclass(frozen=True)
 class Result:
+    """What one ``Channel.send`` came to: delivered, retry (after ``retry_after`` seconds when the other
+    side said how long to wait), or a permanent failure that the outbox does not retry."""
+
     outcome: Outcome
     detail: str = ""
     # Person keys already reached, for channels that send one request per recipient: a retry or a
     # fallback need only go to the others. Empty when unknown (one request for everybody).
     reached: tuple[str, ...] = ()
+    # RETRY only: the least wait the service asked for (HTTP ``Retry-After``); None leaves it to back-off.
+    retry_after: float | None = None
 
     @property
     def ok(self) -> bool:

@@ -1,5 +1,6 @@
 """SMS channels that are not apprise URLs: the county's own HTTP gateway (``kind: http-sms``), Aliyun and
-Tencent Cloud. ``send`` is what ``channels.delivery.deliver`` calls for a ``ChannelSpec`` with a gateway.
+Tencent Cloud. This module is the ``http-sms`` channel and the template rendering all three share;
+``channels.aliyun`` and ``channels.tencent`` are the other two channels.
 
 Why not an apprise custom schema: a decorated apprise function can only answer yes or no, so a 400
 (wrong template, never works) and a 503 (try again) would look the same to the outbox; and a templated
@@ -17,28 +18,48 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from channels import aliyun, tencent
-from channels.model import AliyunSms, ChannelSpec, Gateway, HttpSms, Notification, Person, Result
+from channels.model import ChannelSpec, Gateway, HttpSms, Notification, Person, Result
 from channels.webcall import by_status, call, describe, per_recipient
 
 KINDS = ("http-sms", "aliyun-sms", "tencent-sms")
 VARIABLES = ("phone", "text", "title", "body", "name", "level")
+G = TypeVar("G", bound=Gateway)
 
 
-def secrets(gateway: Gateway) -> frozenset[str]:
-    """Values of a gateway's settings that must never show up in a log line or a result."""
-    if isinstance(gateway, HttpSms):
-        return frozenset(v for k, v in gateway.headers.items()
-                         if k.lower() not in ("content-type", "accept", "user-agent") and len(v) >= 4)
-    if isinstance(gateway, AliyunSms):
-        return frozenset({gateway.access_key_secret, gateway.access_key_id})
-    return frozenset({gateway.secret_key, gateway.secret_id})
+class HttpSmsChannel:
+    """``kind: http-sms``: one request per recipient; 2xx OK, 408/425/429 and 5xx RETRY (after the
+    gateway's ``Retry-After`` when it sends one), any other 4xx PERMANENT."""
+
+    name = "http-sms"
+    schemes = frozenset({HttpSms.KIND})
+    # Tokens in the URL template's query, and every header but Content-Type and the like.
+    secret_fields = ("url", "gateway.url", "gateway.headers")
+
+    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float,
+             now: Callable[[], datetime]) -> Result:
+        """The county's gateway signs nothing: ``now`` only dates a ``Retry-After`` given as a date."""
+        gateway = gateway_of(spec, HttpSms)
+
+        def one(person: Person, phone: str) -> Result:
+            return _http_sms(gateway, values(person, phone, notification), now, timeout)
+
+        return per_recipient(notification.recipients, lambda p: p.address(spec.address), one)
+
+
+CHANNEL = HttpSmsChannel()
+
+
+def gateway_of(spec: ChannelSpec, kind: type[G]) -> G:
+    """``spec.gateway`` as the ``kind`` its channel expects (the registry chose the channel by it)."""
+    if not isinstance(spec.gateway, kind):
+        raise ValueError(f"channel {spec.name} has no {kind.__name__} gateway")
+    return spec.gateway
 
 
 def values(person: Person, phone: str, notification: Notification) -> dict[str, str]:
@@ -67,38 +88,18 @@ def check_template(template: str) -> str | None:
     return None
 
 
-def send(spec: ChannelSpec, notification: Notification, *, now: Callable[[], datetime], timeout: float = 10) -> Result:
-    """One request per recipient; the signed gateways sign each at ``now()``, the moment it is made."""
-    gateway = spec.gateway
-    if gateway is None:
-        raise ValueError(f"channel {spec.name} has no gateway")
-    one: Callable[[Person, str], Result]
-    if isinstance(gateway, HttpSms):
-        def one(person: Person, phone: str) -> Result:
-            return _http_sms(gateway, values(person, phone, notification), timeout)
-    elif isinstance(gateway, AliyunSms):
-        def one(person: Person, phone: str) -> Result:
-            context = values(person, phone, notification)
-            params = {k: render(v, context) for k, v in gateway.params.items()}
-            return aliyun.send_sms(gateway, phone, params, now=now, timeout=timeout)
-    else:
-        def one(person: Person, phone: str) -> Result:
-            context = values(person, phone, notification)
-            params = [render(v, context) for v in gateway.params]
-            return tencent.send_sms(gateway, phone, params, now=now, timeout=timeout)
-    return per_recipient(notification.recipients, lambda p: p.address(spec.address), one)
-
-
-def _http_sms(gateway: HttpSms, context: Mapping[str, str], timeout: float) -> Result:
+def _http_sms(gateway: HttpSms, context: Mapping[str, str], now: Callable[[], datetime], timeout: float) -> Result:
     url = render(gateway.url, context, "url")
     escape = _escape_for(gateway.content_type)
     body = render(gateway.body, context, escape).encode("utf-8") if gateway.body else None
     headers = {k: render(v, context) for k, v in gateway.headers.items()}
     if body is not None:
         headers.setdefault("Content-Type", gateway.content_type)
-    reply = call(gateway.method, url, body=body, headers=headers, timeout=timeout)
+    reply = call(gateway.method, url, now=now, body=body, headers=headers, timeout=timeout)
     outcome = by_status(reply.status)
-    return Result(outcome, "" if outcome.name == "OK" else describe(reply))
+    if outcome.name == "OK":
+        return Result(outcome)
+    return Result(outcome, describe(reply), retry_after=reply.retry_after if outcome.name == "RETRY" else None)
 
 
 def _escape_for(content_type: str) -> str:

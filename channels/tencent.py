@@ -24,14 +24,38 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from channels.model import Outcome, Result, TencentSms
-from channels.webcall import by_status, call, describe
+from channels.model import ChannelSpec, Notification, Outcome, Person, Result, TencentSms
+from channels.sms_gateway import gateway_of, render, values
+from channels.webcall import by_status, call, describe, per_recipient
 
 SERVICE = "sms"
 VERSION = "2021-01-11"
 ALGORITHM = "TC3-HMAC-SHA256"
 CONTENT_TYPE = "application/json; charset=utf-8"
 RETRY_PREFIXES = ("RequestLimitExceeded", "InternalError", "LimitExceeded", "ResourceUnavailable")
+
+
+class TencentChannel:
+    """``kind: tencent-sms``: one ``SendSms`` call per recipient."""
+
+    name = "tencent-sms"
+    schemes = frozenset({TencentSms.KIND})
+    secret_fields = ("url", "gateway.secret_id", "gateway.secret_key")
+
+    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float,
+             now: Callable[[], datetime]) -> Result:
+        """Each request is signed (TC3) at ``now()``, the moment it is made."""
+        gateway = gateway_of(spec, TencentSms)
+
+        def one(person: Person, phone: str) -> Result:
+            context = values(person, phone, notification)
+            return send_sms(gateway, phone, [render(v, context) for v in gateway.params], now=now,
+                            timeout=timeout)
+
+        return per_recipient(notification.recipients, lambda p: p.address(spec.address), one)
+
+
+CHANNEL = TencentChannel()
 
 
 def _hmac(key: bytes, text: str) -> bytes:
@@ -78,7 +102,7 @@ def send_sms(gateway: TencentSms, phone: str, params: Sequence[str], *, now: Cal
         "Content-Type": CONTENT_TYPE, "Host": host, "X-TC-Action": "SendSms", "X-TC-Timestamp": str(stamp),
         "X-TC-Version": VERSION, "X-TC-Region": gateway.region,
     }
-    reply = call("POST", gateway.endpoint, body=payload, headers=headers, timeout=timeout)
+    reply = call("POST", gateway.endpoint, now=now, body=payload, headers=headers, timeout=timeout)
     try:
         response: Any = json.loads(reply.body).get("Response", {})
     except (ValueError, AttributeError):

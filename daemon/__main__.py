@@ -1,5 +1,7 @@
+"""``python -m daemon``: the ``yuqing`` command, through the same import-name check."""
+
 import sys
 
-from daemon.app.cli import main
+from yuqing_sentinel import main
 
 sys.exit(main())

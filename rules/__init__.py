@@ -2,3 +2,5 @@
 
 Never imports ``daemon`` and never touches the store or the network.
 """
+
+PROJECT = "yuqing-sentinel"  # yuqing_sentinel.py tells this package from a PyPI namesake by it

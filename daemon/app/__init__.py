@@ -1,5 +1,6 @@
 """The application: the service loop under systemd, the CLI, the HTTP listener and its pages.
 
-Wires the stages together (``service``), reads the clock once per tick, and is the only package that
-the others never import.
+In: config.yaml, signals, HTTP requests and commands. Out: the running daemon and the commands' output.
+``service`` builds every stage in its constructor and runs them (``run``; ``serve`` locks the state_dir
+first); no other package imports this one.
 """

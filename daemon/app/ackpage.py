@@ -34,6 +34,7 @@ from daemon import incidents
 from daemon.app.httpapi import Request, Response, Router
 from daemon.clock import Clock
 from daemon.config import Config
+from daemon.incidents import Status
 from daemon.notify.ackkey import load_secret
 from daemon.notify.outbox import Render, Rendered
 from daemon.store import Store, loads
@@ -197,7 +198,7 @@ class AckPage:
             person=self._name(token.person) if token.person else "", choices=told,
             acked_by=self._name(incident.acked_by) if incident.acked_by else "",
             action=Markup(escape(f"{PATH}?t={quote((request.query.get('t') or [''])[0], safe='.')}")), notice=notice,
-            can_ack=incident.status in ("open",) and incident.acked_at is None)
+            can_ack=incident.status is Status.OPEN and incident.acked_at is None)
         return Response(200, html.encode(), "text/html; charset=utf-8", (("Cache-Control", "no-store"),))
 
     def _ack(self, store: Store, token: AckToken, request: Request) -> Response:

@@ -78,9 +78,9 @@ def _print_problems(problems: Sequence[Problem], out: TextIO) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from daemon.app.service import Service
+    from daemon.app.service import serve
 
-    return Service(_config(args), once=args.once).run()
+    return serve(_config(args), once=args.once)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

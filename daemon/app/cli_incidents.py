@@ -13,7 +13,7 @@ from typing import Any
 from daemon import incidents
 from daemon.clock import SystemClock, from_epoch, local
 from daemon.config import config_path, load_config
-from daemon.incidents import Incident, IncidentError, corrections
+from daemon.incidents import Incident, IncidentError, Status, corrections
 from daemon.store import Store, loads
 from daemon.triage import review
 from rules.county import LEVEL_NAMES
@@ -78,7 +78,7 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     if args.review:
         return list_reviews(_store(args), args.limit, args.json)
     rows = incidents.listing(_store(args), open_only=args.open)
-    rows = [i for i in rows if i.status not in (("closed", "merged") if args.open else ())]
+    rows = [i for i in rows if i.status not in ((Status.CLOSED, Status.MERGED) if args.open else ())]
     if args.level:
         rows = [i for i in rows if i.level == Level.parse(args.level)]
     for incident in rows:

@@ -21,7 +21,7 @@ from daemon.config.notify import load_notify
 from daemon.config.policy import NotifyConfig
 from daemon.incidents import IncidentError
 from daemon.notify import silences
-from daemon.notify.outbox import enqueue
+from daemon.notify.pipeline import record_test
 from daemon.notify.rendering import ChannelRenderer
 from daemon.notify.simulate import HORIZON, format_timeline, simulate
 from daemon.store import Store
@@ -121,16 +121,8 @@ def _test_recipients(notify: NotifyConfig, to: str | None) -> tuple[Person, ...]
 def _record(store: Store, notification: Notification, *, rendered_alert: Alert, ok: bool, detail: str,
             now: datetime) -> None:
     """Kept in the outbox as already sent or failed (never pending: the daemon must not send it again)."""
-    from daemon.notify.outbox import Rendered
-
     with store.transaction() as db:
-        enqueue(db, notification.id, None, notification.channel, notification.recipients,
-                Rendered(notification.title, notification.body, notification.meta), now, rendered_alert)
-        db.execute("UPDATE outbox SET status = ?, attempts = 1, last_error = ?, sent_at = ? WHERE id = ?",
-                   ("sent" if ok else "failed", None if ok else detail, to_epoch(now) if ok else None,
-                    notification.id))
-        db.execute("INSERT INTO deliveries (notification_id, at, outcome, detail) VALUES (?, ?, ?, ?)",
-                   (notification.id, to_epoch(now), "ok" if ok else "failed", detail))
+        record_test(db, notification, rendered_alert, ok, detail, now)
     store.close()
 
 

@@ -60,7 +60,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         if config.reports is None:
             print("error: no `reports:` in the config: say to whom (to:) and how (via:)", file=sys.stderr)
             return 1
-        queued = send_report(store, config, notify, kind, day, now)
+        queued = send_report(store, config, notify, kind, day, now, asked_now=True).queued
         print(f"{kind} report for {day.isoformat()}: {queued} notification(s) queued;"
               " the running daemon delivers them")
         return 0

@@ -9,6 +9,7 @@ While the state database cannot be written the service pauses new work and waits
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import threading
@@ -25,7 +26,7 @@ from channels.delivery import deliver
 from daemon import incidents
 from daemon.app import ackpage, retention
 from daemon.app.clockstep import move_pending
-from daemon.app.httpapi import serve_http
+from daemon.app.httpapi import HttpServer, serve_http
 from daemon.app.metrics import MetricsEndpoint
 from daemon.app.sdnotify import SystemdNotifier
 from daemon.app.statelock import StoreWatch, lock_state_dir
@@ -41,7 +42,6 @@ from daemon.notify.escalation import Escalation
 from daemon.notify.outbox import Outbox
 from daemon.notify.rendering import ChannelRenderer
 from daemon.reports import paperwork, status
-from daemon.reports.mail import with_report_parts
 from daemon.store import Store
 from daemon.store.health import StoreUnwritable
 from daemon.triage.pipeline import Pipeline
@@ -55,8 +55,25 @@ TIMER_POLL = 1.0  # seconds: timers fire within this of due, even while a backlo
 STORE_PROBE_MAX = 30.0  # seconds between write tries while the store cannot be written
 
 
+def serve(config: Config, *, once: bool = False) -> int:
+    """``yuqing run``: lock the state_dir before anything in it is read or written (building the service
+    opens the database and may write caches and ack.key), then build the service and run it."""
+    lock = lock_state_dir(config.state_dir)  # one daemon only
+    try:
+        return Service(config, once=once).run()
+    finally:
+        lock.release()
+
+
 class Service:
-    def __init__(self, config: Config, *, clock: Clock | None = None, once: bool = False) -> None:
+    """Built whole by the constructor, which starts no thread, installs no signal handler and takes no
+    lock, so a test can build the pipeline on a fake clock and an in-memory store and drive its parts
+    (tests/daemon/app/test_build.py). ``run()`` writes the start-up state, then works. The daemon itself
+    is started by ``serve()``, which takes the state_dir lock first: the constructor opens the database."""
+
+    def __init__(self, config: Config, *, clock: Clock | None = None, store: Store | None = None,
+                 once: bool = False) -> None:
+        self.started = time.monotonic()
         self.config = config
         self.clock = clock or SystemClock()
         self.once = once
@@ -65,66 +82,68 @@ class Service:
         self.delivery_wakeup = threading.Event()
         self.notifier = SystemdNotifier()
         self.rescan_seconds = config.rescan_every.total_seconds()
-        self.last_ping = self.last_timers = time.monotonic()
+        self.last_ping = self.last_timers = self.last_scan = time.monotonic()
         self.last_pruned = float("-inf")  # the first rescan prunes
-        self.escalation: Escalation | None = None  # set once the rules and policies are loaded
         self.store_probe_at: float | None = None  # while the store cannot be written: when to try again
         self.store_failures = 0
         self.exit_code = 0  # 1 when the daemon stops because of its state file
+        self.http: HttpServer | None = None  # started by run(), when http.listen is set
 
-    def run(self) -> int:
-        lock = lock_state_dir(self.config.state_dir)  # before anything is read or written: one daemon only
-        try:
-            return self._run_locked()
-        finally:
-            lock.release()
-
-    def _run_locked(self) -> int:
-        started = time.monotonic()
         local_channels.register()
-        notify = load_notify(self.config.notify, env=os.environ)
-        store = Store(self.config.database, self.config.busy_timeout.total_seconds(), self.clock)
+        self.notify = load_notify(config.notify, env=os.environ)
+        self.store = store or Store(config.database, config.busy_timeout.total_seconds(), self.clock)
+        self.store_watch = StoreWatch(self.store.path) if self.store.on_disk else None
         self.clock_watch = ClockWatch(self.clock)
-        self.store_watch = StoreWatch(self.config.database)
-        self.store, self.notify = store, notify
-        analyzer = new_analyzer(self.config)
-        rulebook = build_rulebook(self.config, analyzer)
+        analyzer = new_analyzer(config)
+        rulebook = build_rulebook(config, analyzer)
         for warning in rulebook.warnings:
             log.warning("rules.warning", problem=str(warning))
-        status.record_rules(store, rulebook.version, len(rulebook.ruleset.rules), self.clock.now())
-        paperwork.start(self.config, store, self.clock.now())
         # Alerts about an open incident carry a signed link to the acknowledgement page (daemon/app/ackpage.py).
-        renderer = ackpage.with_ack_links(ChannelRenderer(notify.templates), ackpage.links_for(self.config),
-                                          self.clock)
-        escalation = Escalation(notify, renderer)
-        self.escalation = escalation
-        self.renderer = renderer
-        with store.transaction() as db:
-            escalation.schedule_digest(db, self.clock.now())
-        stories = Stories.for_county(self.config.dictionary, rulebook.ruleset.keyword_sets, self.config.window,
-                                     self.config.watch, self.config.cache_dir)
-        stories.rebuild(store, self.clock.now())
-        self.pipeline = Pipeline(store, analyzer, rulebook, escalation, self.clock, self.config.max_file_bytes,
-                                 stories, tick=self._keepalive, review=build_review_net(self.config.review))
-        self.outbox = Outbox(store, notify.channels, with_report_parts(deliver, self.clock.now), render=renderer,
-                             retry=notify.retry, on_fallback=fallback_notice(notify))
-        self.inboxes = [Inbox(spec) for spec in (*self.config.inboxes, *spool_specs(self.config))]
+        self.renderer = ackpage.with_ack_links(ChannelRenderer(self.notify.templates), ackpage.links_for(config),
+                                               self.clock)
+        self.escalation = Escalation(self.notify, self.renderer)
+        stories = Stories.for_county(config.dictionary, rulebook.ruleset.keyword_sets, config.window, config.watch,
+                                     config.cache_dir)
+        self.pipeline = Pipeline(self.store, analyzer, rulebook, self.escalation, self.clock, config.max_file_bytes,
+                                 stories, tick=self._keepalive, review=build_review_net(config.review))
+        # Channels read the service's clock as each request goes out (signatures, Date headers, jsonl times).
+        self.outbox = Outbox(self.store, self.notify.channels, functools.partial(deliver, now=self.clock.now),
+                             render=self.renderer, retry=self.notify.retry, on_fallback=fallback_notice(self.notify))
+        self.inboxes = [Inbox(spec) for spec in (*config.inboxes, *spool_specs(config))]
+
+    def run(self) -> int:
+        """Handle everything pending and return (``once``), or watch and work until SIGTERM."""
+        self.prepare()
+        return self._run_once() if self.once else self._run_forever()
+
+    def prepare(self) -> None:
+        """What a start writes before any message: the rules in use, the report and digest timers, the
+        stories of open incidents read back, the inbox folders."""
+        now, rulebook = self.clock.now(), self.pipeline.rulebook
+        status.record_rules(self.store, rulebook.version, len(rulebook.ruleset.rules), now)
+        paperwork.start(self.config, self.store, now)
+        with self.store.transaction() as db:
+            self.escalation.schedule_digest(db, now)
+        self.pipeline.stories.rebuild(self.store, now)
         for inbox in self.inboxes:
             inbox.prepare()
         log.info("service.started", rules=len(rulebook.ruleset.rules), version=rulebook.version,
                  inboxes=[str(i.path) for i in self.inboxes], once=self.once,
-                 startup_s=round(time.monotonic() - started, 2))
-        if self.once:
-            return self._run_once(store, escalation)
-        return self._run_forever(store, escalation)
+                 startup_s=round(time.monotonic() - self.started, 2))
+
+    def fire_timers(self, now: datetime) -> int:
+        """Escalation steps and digests due at ``now``, and closure notices: how many timers fired and
+        notices were queued (non-zero: wake the delivery thread). ``now`` is the caller's one reading."""
+        return self.escalation.fire_due(self.store, now) + closure.announce(self.store, self.notify, self.renderer,
+                                                                             now)
 
     # ---------------------------------------------------------------- modes
 
-    def _run_once(self, store: Store, escalation: Escalation) -> int:
+    def _run_once(self) -> int:
+        store = self.store
         self._resume_and_scan(settled_only=False)
         now = self.clock.now()  # one reading for the timers, after the files (each timed as it is handled)
-        escalation.fire_due(store, now)
-        closure.announce(store, self.notify, self.renderer, now)
+        self.fire_timers(now)
         paperwork.tick(self.config, store, self.notify, now)
         self._prune(now)
         self.outbox.deliver_due(self.clock.now, flush=True)  # --once waits for nothing: groups go now
@@ -133,7 +152,8 @@ class Service:
         store.close()
         return 0
 
-    def _run_forever(self, store: Store, escalation: Escalation) -> int:
+    def _run_forever(self) -> int:
+        store = self.store
         self._install_signals()
         watcher = Watcher(self.inboxes)
         watcher.start()  # watch first, then scan: nothing slips between the two
@@ -165,7 +185,7 @@ class Service:
                     self._store_back()
                 # Marked in store.health: the next round pauses; a file in hand stays in processing/.
                 with contextlib.suppress(StoreUnwritable):
-                    self._tick(watcher, rules_watcher, escalation)
+                    self._tick(watcher, rules_watcher)
         finally:
             self.notifier.stopping()
             watcher.stop()
@@ -184,14 +204,14 @@ class Service:
     def _check_store_file(self) -> None:
         """A state file deleted or replaced under the daemon: stop with an error, so that systemd restarts
         it on the file that is there now instead of writing on into one nobody reads."""
-        problem = self.store_watch.problem()
+        problem = self.store_watch.problem() if self.store_watch is not None else None
         if problem is not None and not self.stopping.is_set():
             log.error("store.lost", path=str(self.store.path), problem=problem,
                       hint="stopping with an error; systemd restarts the daemon on the file there now")
             self.exit_code = 1
             self.stopping.set()
 
-    def _tick(self, watcher: Watcher, rules_watcher: RulesWatcher, escalation: Escalation) -> None:
+    def _tick(self, watcher: Watcher, rules_watcher: RulesWatcher) -> None:
         store = self.store
         self._follow_clock()
         for event in watcher.drain(timeout=0.5):
@@ -208,7 +228,7 @@ class Service:
         if rescan:
             self._resume_and_scan(settled_only=True)
         now = self.clock.now()  # the tick's one reading for its timers, after its files (each timed as handled)
-        if escalation.fire_due(store, now) + closure.announce(store, self.notify, self.renderer, now):
+        if self.fire_timers(now):
             self.delivery_wakeup.set()
         if rescan:
             self._close_quiet_stories(now)
@@ -280,7 +300,7 @@ class Service:
         so a red escalation never waits behind a long backlog."""
         self._ping_watchdog()
         now = time.monotonic()
-        if self.escalation is None or now - self.last_timers < TIMER_POLL:
+        if now - self.last_timers < TIMER_POLL:
             return
         self.last_timers = now
         self._check_store_file()  # within a second, even in the middle of a long file

@@ -16,9 +16,9 @@ from functools import partial
 from pathlib import Path
 from typing import Literal, cast
 
-from channels.delivery import channel_secrets
 from channels.directory import Directory
 from channels.model import Person
+from channels.registry import channel_secrets
 from channels.templates import check_overrides
 from daemon import logs
 from daemon.config.notify_channels import infer_address

@@ -1,6 +1,11 @@
 """Incidents: messages grouped into stories (``clustering``, ``stories``), their spread (``spread``),
 staff corrections (``corrections``) and the alerts they keep (``alerts``); this module is the register.
 
+In: a graded ``Message`` with its ``Verdict`` and keywords (from ``daemon.triage``), the story's
+``Spread``, acks and resolutions (CLI, ack page). Out: ``Incident`` rows and their timeline
+(``incident_events``, ``audit``); each incident carries the ``channels.model.Alert`` that ``daemon.notify``
+sends.
+
 舆情事件: the stories officials act on. A graded message that joins no story opens one; members add
 spread; an incident's level only rises while it is open (each rise is one event for escalation); a
 resolved story with news within its watch window reopens as 回潮; acks and resolutions are audited."""
@@ -8,6 +13,7 @@ resolved story with news within its watch window reopens as 回潮; acks and res
 from __future__ import annotations
 
 import dataclasses
+import enum
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,11 +29,25 @@ from rules.model import Level, Message, Spread, Verdict
 EXCERPT_CHARS = 120
 
 
+class Status(enum.StrEnum):
+    """Where an incident is in its life; stored by value in ``incidents.status``."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"  # someone has it: escalation steps marked ``unless: acknowledged`` stop
+    RESOLVED = "resolved"  # 已处置: news within the watch window reopens it as 回潮
+    CLOSED = "closed"  # quiet for the whole window: closed by itself
+    MERGED = "merged"  # folded into another incident (``merged_into``)
+
+    @property
+    def done(self) -> bool:
+        return self in (Status.RESOLVED, Status.CLOSED)
+
+
 @dataclass(frozen=True)
 class Incident:
     id: str
     level: Level
-    status: str  # open / acknowledged / resolved / closed (quiet for the whole window) / merged
+    status: Status
     title: str
     category: str
     teams: tuple[str, ...]
@@ -167,7 +187,7 @@ def current(db: sqlite3.Connection, incident_id: str) -> Incident:
     """The incident a story now lives in: staff may have merged it into another."""
     incident = get(db, incident_id)
     for _ in range(100):  # a merge chain; bounded so a corrupt loop cannot hang the daemon
-        if incident.status != "merged" or not incident.merged_into:
+        if incident.status is not Status.MERGED or not incident.merged_into:
             break
         incident = get(db, incident.merged_into)
     return incident
@@ -188,7 +208,7 @@ def listing(store: Store, *, open_only: bool = False) -> list[Incident]:
 def acknowledge(store: Store, incident_id: str, by: str, now: datetime, note: str = "") -> Incident:
     with store.transaction() as db:
         incident = get(db, incident_id)
-        if incident.status in ("resolved", "closed"):
+        if incident.status.done:
             raise IncidentError(f"{incident_id} is already {incident.status}")
         if incident.acked_at is None:
             db.execute("UPDATE incidents SET status = 'acknowledged', acked_at = ?, acked_by = ? WHERE id = ?",
@@ -201,7 +221,7 @@ def acknowledge(store: Store, incident_id: str, by: str, now: datetime, note: st
 def resolve(store: Store, incident_id: str, by: str, now: datetime, note: str = "") -> Incident:
     with store.transaction() as db:
         incident = get(db, incident_id)
-        if incident.status != "resolved":
+        if incident.status is not Status.RESOLVED:
             db.execute("UPDATE incidents SET status = 'resolved', resolved_at = ? WHERE id = ?",
                        (to_epoch(now), incident_id))
             db.execute("UPDATE timers SET fired_at = ?, outcome = 'cancelled:resolved'"
@@ -224,7 +244,7 @@ def _from_row(row: sqlite3.Row) -> Incident:
     alert = alert_from_dict(loads(row["alert"]))
     deadline = when(row["deadline_at"])
     return Incident(
-        id=row["id"], level=Level.parse(row["level"]), status=row["status"], title=row["title"],
+        id=row["id"], level=Level.parse(row["level"]), status=Status(row["status"]), title=row["title"],
         category=row["category"], teams=tuple(loads(row["teams"])), opened_at=from_epoch(row["opened_at"]),
         level_at=from_epoch(row["level_at"]), alert=dataclasses.replace(alert, deadline=deadline),
         deadline_at=deadline, acked_at=when(row["acked_at"]), acked_by=row["acked_by"],

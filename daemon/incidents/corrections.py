@@ -11,7 +11,7 @@ from datetime import datetime
 
 from daemon import incidents
 from daemon.clock import to_epoch
-from daemon.incidents import Incident, IncidentError
+from daemon.incidents import Incident, IncidentError, Status
 from daemon.incidents.spread import figures
 from daemon.store import Store, loads
 from rules.message import message_from_dict
@@ -27,7 +27,7 @@ def merge(store: Store, into: str, other: str, by: str, now: datetime, note: str
         raise IncidentError("an incident cannot be merged into itself")
     with store.transaction() as db:
         target, source = incidents.get(db, into), incidents.get(db, other)
-        if source.status == "merged":
+        if source.status is Status.MERGED:
             raise IncidentError(f"{other} was already merged")
         db.execute("UPDATE messages SET incident_id = ? WHERE incident_id = ?", (into, other))
         db.execute("UPDATE incidents SET status = 'merged', merged_into = ? WHERE id = ?", (into, other))

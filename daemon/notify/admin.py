@@ -17,8 +17,11 @@ import structlog
 from channels.model import ChannelSpec, Notification
 from daemon.clock import local, to_epoch
 from daemon.config.policy import NotifyConfig
-from daemon.notify import outbox
+from daemon.notify import pipeline
+from daemon.notify.outbox import Rendered
+from daemon.notify.pipeline import Notice, NoticeKind
 from daemon.store.health import Trouble
+from rules.model import Level
 
 log = structlog.get_logger(__name__)
 
@@ -32,14 +35,16 @@ def admin_channels(notify: NotifyConfig) -> list[ChannelSpec]:
 
 def tell_admin(db: sqlite3.Connection, notify: NotifyConfig, key: str, title: str,
                body: Callable[[ChannelSpec], str], now: datetime) -> int:
-    """Queue one notice per admin channel, inside the caller's transaction. Returns how many were new."""
+    """Queue one notice per admin channel through the notification pipeline, inside the caller's
+    transaction. Returns how many were new. Never held by quiet hours (the service's own trouble); the
+    SMS limit counts it like a yellow alert."""
     if notify.admin_team is None:
         log.warning("admin.not_configured", about=key, hint="set `admin:` in notify.yaml to be told")
         return 0
-    recipients = notify.members((notify.admin_team,), now)
-    return sum(outbox.enqueue(db, f"admin:{key}:{spec.name}", None, spec.name, recipients,
-                              outbox.Rendered(title, body(spec)), now)
-               for spec in admin_channels(notify))
+    notice = Notice(f"admin:{key}", NoticeKind.ADMIN, Level.YELLOW,
+                    tuple(spec.name for spec in admin_channels(notify)), teams=(notify.admin_team,),
+                    text=lambda spec: Rendered(title, body(spec)))
+    return pipeline.send(db, notify, notice, now).queued
 
 
 def fallback_notice(notify: NotifyConfig) -> Callable[[sqlite3.Connection, str, str, str, int, datetime], int]:

@@ -20,9 +20,10 @@ from channels.model import Person
 from daemon import incidents
 from daemon.clock import from_epoch, local
 from daemon.config.policy import NotifyConfig
-from daemon.incidents import Incident
-from daemon.notify import outbox
+from daemon.incidents import Incident, Status
+from daemon.notify import pipeline
 from daemon.notify.outbox import Render
+from daemon.notify.pipeline import Notice, NoticeKind, Sent
 from daemon.store import Store, loads
 
 log = structlog.get_logger(__name__)
@@ -52,20 +53,20 @@ def sentence(notify: NotifyConfig, by: str, note: str, at: datetime) -> str:
 
 
 def queue_notices(db: sqlite3.Connection, notify: NotifyConfig, render: Render, incident: Incident, by: str,
-                  note: str, at: datetime, now: datetime) -> int:
-    """The 已处置 notices of one resolution, inside the caller's transaction. Returns how many are new."""
+                  note: str, at: datetime, now: datetime) -> Sent:
+    """The 已处置 notices of one resolution, inside the caller's transaction, through the notification
+    pipeline: a silenced incident's are dropped, a yellow or blue one's wait for the end of the quiet hours
+    (``Sent.held_until``), SMS limits count them."""
     alert = dataclasses.replace(incident.alert, kind="resolved", excerpt=sentence(notify, by, note, at),
                                 ack_url=None, deadline=None, items=())
-    queued = 0
-    for channel, people in told(db, incident.id).items():
-        spec = notify.channels.get(channel)
-        if spec is None:  # a channel removed from notify.yaml since: nobody to tell there
-            log.warning("closure.unknown_channel", incident=incident.id, channel=channel)
-            continue
-        # One notice per resolution: a story that comes back (回潮) and is resolved again says so again.
-        key = f"{incident.id}:resolved:{incident.resurgences}:{channel}"
-        queued += outbox.enqueue(db, key, incident.id, channel, people, render(alert, spec), now, alert)
-    return queued
+    reached = told(db, incident.id)
+    for channel in [c for c in reached if c not in notify.channels]:  # removed from notify.yaml since
+        log.warning("closure.unknown_channel", incident=incident.id, channel=channel)
+        del reached[channel]
+    # One notice per resolution: a story that comes back (回潮) and is resolved again says so again.
+    notice = Notice(f"{incident.id}:resolved:{incident.resurgences}", NoticeKind.RESOLVED, incident.level,
+                    tuple(reached), alert=alert, people=reached, incident_id=incident.id)
+    return pipeline.send(db, notify, notice, now, render)
 
 
 def announce(store: Store, notify: NotifyConfig, render: Render, now: datetime) -> int:
@@ -83,14 +84,20 @@ def announce(store: Store, notify: NotifyConfig, render: Render, now: datetime) 
             return 0
         rows = db.execute("SELECT id, incident_id, at, actor, detail FROM incident_events WHERE id > ?"
                           " AND kind = 'resolved' ORDER BY id", (int(mark["value"]),)).fetchall()
-        queued = 0
+        queued, done, held = 0, None, False
         for row in rows:
             incident = incidents.get(db, row["incident_id"])
-            if incident.status == "resolved":  # not reopened (回潮) before we got to it
-                queued += queue_notices(db, notify, render, incident, row["actor"] or "", row["detail"] or "",
-                                        from_epoch(row["at"]), now)
-        if rows:
-            db.execute("UPDATE meta SET value = ? WHERE key = ?", (str(rows[-1]["id"]), WATERMARK))
+            if incident.status is Status.RESOLVED:  # not reopened (回潮) before we got to it
+                sent = queue_notices(db, notify, render, incident, row["actor"] or "", row["detail"] or "",
+                                     from_epoch(row["at"]), now)
+                queued += sent.queued
+                # Held by quiet hours: the mark stays before it, so it is announced once they end; those
+                # after it are announced now (red is never held) and found already queued then.
+                held = held or sent.held_until is not None
+            if not held:
+                done = row["id"]
+        if done is not None:
+            db.execute("UPDATE meta SET value = ? WHERE key = ?", (str(done), WATERMARK))
     if queued:
         log.info("closure.queued", notices=queued, resolutions=len(rows))
     return queued

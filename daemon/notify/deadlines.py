@@ -18,7 +18,7 @@ from typing import Literal
 from channels.model import Alert
 from daemon.clock import from_epoch, local, to_epoch
 from daemon.config.policy import Deadline, NotifyConfig
-from daemon.incidents import Incident
+from daemon.incidents import Incident, Status
 from daemon.store import Store
 from rules.model import Level
 
@@ -60,7 +60,7 @@ def decide(deadline: Deadline | None, incident: Incident, level: Level, due: dat
     done = met_at(deadline.met_by, incident)
     if done is not None and done <= at:
         return DeadlineDecision("met", f"met: {deadline.met_by}")
-    if incident.status == "closed":
+    if incident.status is Status.CLOSED:
         return DeadlineDecision("skip", "closed")
     if at < due:
         return DeadlineDecision("remind", "before the deadline", deadline.notify, deadline.via)

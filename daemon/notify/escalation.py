@@ -15,15 +15,15 @@ from typing import Literal
 
 import structlog
 
-from channels.delivery import addressed
-from channels.model import Alert, Person
+from channels.model import Alert
 from daemon import incidents
 from daemon.clock import from_epoch, local, to_epoch
 from daemon.config.policy import NotifyConfig, Step
-from daemon.incidents import Incident
+from daemon.incidents import Incident, Status
 from daemon.incidents.alerts import alert_from_dict
-from daemon.notify import deadlines, outbox, silences
+from daemon.notify import deadlines, pipeline
 from daemon.notify.outbox import Render
+from daemon.notify.pipeline import Notice, NoticeKind, Sent
 from daemon.store import Store, loads
 from rules.model import Level
 
@@ -51,7 +51,7 @@ def decide(step: Step | None, index: int, incident: Incident, level: Level, roun
     yellow (``defer`` until they end); red is never held back."""
     if step is None:
         return Decision("skip", "step no longer in policy")
-    if incident.status == "resolved":
+    if incident.status is Status.RESOLVED:
         return Decision("skip", "resolved")
     if incident.level != level:
         return Decision("skip", "superseded by a level change")
@@ -160,7 +160,8 @@ class Escalation:
         if row["kind"] == "deadline":
             def enqueue(key: str, incident_id: str, alert: Alert, via: tuple[str, ...],
                         teams: tuple[str, ...]) -> int:
-                return self._enqueue(db, key, incident_id, alert, via, teams, now, level)
+                return self._enqueue(db, key, incident_id, alert, via, teams, now, level,
+                                     kind=NoticeKind.DEADLINE).queued
 
             return deadlines.fire(db, self.notify, row, incident, now, enqueue), None
         policy = self.notify.policies.get(level)
@@ -184,8 +185,11 @@ class Escalation:
         key = f"{incident.id}:{row['level']}:{index}:{row['round']}"
         # Only the first word on a new story waits for others (group_wait); escalations, repeats and
         # deadline reminders are about one story already known, and go at once.
-        queued = self._enqueue(db, key, incident.id, alert, step.via, decision.teams, now, level,
-                               groupable=decision.kind == "new" and index == 0)
+        sent = self._enqueue(db, key, incident.id, alert, step.via, decision.teams, now, level,
+                             groupable=decision.kind == "new" and index == 0)
+        if sent.held_until is not None:  # ``decide`` holds a step in quiet hours first; this only follows it
+            return "deferred:quiet hours", sent.held_until
+        queued = sent.queued
         if decision.next_due is not None:
             db.execute("INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
                        " VALUES ('step', ?, ?, ?, ?, ?)",
@@ -213,58 +217,13 @@ class Escalation:
                            title=f"{day} {Level.parse(level_name).label}舆情汇总（{len(items)}条）",
                            kind="digest", items=tuple(items))
             queued += self._enqueue(db, f"digest:{day}:{level_name}:{index}", None, digest, step.via,
-                                    step.notify, now)
+                                    step.notify, now, Level.parse(level_name), kind=NoticeKind.DIGEST).queued
         db.executemany("UPDATE digest_items SET sent_at = ? WHERE id = ?", [(to_epoch(now), r["id"]) for r in rows])
         return f"digest:{len(rows)}:{queued}"
 
     def _enqueue(self, db: sqlite3.Connection, key: str, incident_id: str | None, alert: Alert,
                  via: tuple[str, ...], teams: tuple[str, ...], now: datetime, level: Level = Level.BLUE,
-                 groupable: bool = False) -> int:
-        # A silence (yuqing silence add) mutes the incident's notifications; its timers go on, so
-        # repeats and deadlines resume once the silence ends by itself.
-        silence = silences.active(db, incidents.get(db, incident_id), now) if incident_id else None
-        if silence is not None:
-            log.info("notify.silenced", incident=incident_id, key=key, silence=silence.id,
-                     until=silence.until.isoformat())
-            return 0
-        recipients: tuple[Person, ...] = self.notify.members(teams, now)
-        queued = 0
-        for name in via:
-            spec = self.notify.channels.get(name)
-            if spec is None:
-                log.error("notify.unknown_channel", channel=name, incident=incident_id)
-                continue
-            people = recipients
-            if spec.address == "phone" and self.notify.sms_limit is not None:
-                people = self._within_sms_limit(db, key, incident_id, alert, via, name, recipients, now, level)
-            if people:
-                wait = self.notify.group_wait if groupable else timedelta(0)
-                queued += outbox.enqueue(db, f"{key}:{name}", incident_id, name, people,
-                                         self.render(addressed(alert, spec, people), spec), now, alert, group_wait=wait)
-        return queued
-
-    def _within_sms_limit(self, db: sqlite3.Connection, key: str, incident_id: str | None, alert: Alert,
-                          via: tuple[str, ...], channel: str, recipients: tuple[Person, ...], now: datetime,
-                          level: Level) -> tuple[Person, ...]:
-        """Who may get this SMS under the per-person hourly limit. Red always goes (and counts). Over the
-        limit, yellow and blue go to the overflow channel instead, unless the step already uses it."""
-        limit = self.notify.sms_limit
-        assert limit is not None
-        allowed, over = [], []
-        for person in recipients:
-            (count,) = db.execute("SELECT count(*) FROM sms_sent WHERE person = ? AND at > ?",
-                                  (person.key, to_epoch(now - timedelta(hours=1)))).fetchone()
-            if count >= limit.per_hour and level < Level.RED:
-                over.append(person)
-                continue
-            allowed.append(person)
-            db.execute("INSERT INTO sms_sent (person, at, notification_id) VALUES (?, ?, ?)",
-                       (person.key, to_epoch(now), f"{key}:{channel}"))
-        if over:
-            log.warning("notify.sms_limited", incident=incident_id, channel=channel, per_hour=limit.per_hour,
-                        people=[p.key for p in over], overflow=limit.overflow)
-            spec = self.notify.channels.get(limit.overflow) if limit.overflow else None
-            if spec is not None and spec.name not in via:
-                outbox.enqueue(db, f"{key}:{spec.name}:over-limit", incident_id, spec.name, tuple(over),
-                               self.render(addressed(alert, spec, tuple(over)), spec), now, alert)
-        return tuple(allowed)
+                 groupable: bool = False, kind: NoticeKind = NoticeKind.STEP) -> Sent:
+        notice = Notice(key, kind, level, via, alert=alert, teams=teams, incident_id=incident_id,
+                        groupable=groupable)
+        return pipeline.send(db, self.notify, notice, now, self.render)

@@ -246,7 +246,10 @@ class Outbox:
         attempts = item.attempts + 1
         status, next_at = "sent", None
         if result.outcome is Outcome.RETRY:
-            next_at = at + backoff(attempts, self.rng, self.retry)
+            wait = backoff(attempts, self.rng, self.retry)
+            if result.retry_after is not None:  # the service said how long: sooner would be refused again
+                wait = max(wait, timedelta(seconds=result.retry_after))
+            next_at = at + wait
             status = "pending" if to_epoch(next_at) - item.created_at < self.retry.give_up.total_seconds() else "failed"
         elif result.outcome is Outcome.PERMANENT:
             status = "failed"

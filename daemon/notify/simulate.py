@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from channels.model import Alert, Person
 from daemon.clock import local
 from daemon.config.policy import NotifyConfig, Step
-from daemon.incidents import Incident
+from daemon.incidents import Incident, Status
 from daemon.notify import deadlines
 from daemon.notify.escalation import decide
 from rules import calendar
@@ -57,7 +57,7 @@ def incident_at(level: Level, at: datetime, category: str = "", teams: tuple[str
     """A new, unacknowledged incident that reached ``level`` at ``at``."""
     alert = Alert(incident_id="YQ-SIMULATED", level=str(level), level_label=level.label, title="模拟事件",
                   category=category)
-    return Incident(id="YQ-SIMULATED", level=level, status="open", title="模拟事件", category=category,
+    return Incident(id="YQ-SIMULATED", level=level, status=Status.OPEN, title="模拟事件", category=category,
                     teams=teams, opened_at=at, level_at=at, alert=alert)
 
 

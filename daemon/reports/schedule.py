@@ -19,12 +19,15 @@ from channels.model import ChannelSpec
 from daemon.clock import local, to_epoch
 from daemon.config import Config
 from daemon.config.policy import NotifyConfig
-from daemon.notify import outbox
+from daemon.notify import pipeline
+from daemon.notify.outbox import Rendered
+from daemon.notify.pipeline import Notice, NoticeKind, Sent
 from daemon.reports.figures import Kind, build_report, period_for
 from daemon.reports.mail import pack
 from daemon.reports.render import RenderedReport, render
 from daemon.store import Store
 from rules.county import SHANGHAI
+from rules.model import Level
 
 log = structlog.get_logger(__name__)
 
@@ -63,11 +66,15 @@ def fire_due(store: Store, config: Config, notify: NotifyConfig, now: datetime) 
     for row in store.query("SELECT kind, day FROM report_timers WHERE fired_at IS NULL AND due_at <= ?"
                            " ORDER BY due_at", (to_epoch(now),)):
         kind: Kind = "weekly" if row["kind"] == "weekly" else "daily"
-        count = send_report(store, config, notify, kind, date.fromisoformat(row["day"]), now)
+        sent = send_report(store, config, notify, kind, date.fromisoformat(row["day"]), now)
         with store.transaction() as db:
+            if sent.held_until is not None:  # quiet hours cover the report's time: it goes when they end
+                db.execute("UPDATE report_timers SET due_at = ?, outcome = 'held:quiet hours' WHERE kind = ?"
+                           " AND day = ?", (to_epoch(sent.held_until), row["kind"], row["day"]))
+                continue
             db.execute("UPDATE report_timers SET fired_at = ?, outcome = ? WHERE kind = ? AND day = ?",
-                       (to_epoch(now), f"queued:{count}", row["kind"], row["day"]))
-        queued += count
+                       (to_epoch(now), f"queued:{sent.queued}", row["kind"], row["day"]))
+        queued += sent.queued
     schedule(store, config, now)
     return queued
 
@@ -83,31 +90,29 @@ def write_files(config: Config, kind: Kind, day: date, rendered: RenderedReport)
     return [html, xlsx]
 
 
-def send_report(store: Store, config: Config, notify: NotifyConfig, kind: Kind, day: date, now: datetime) -> int:
-    """Build, save and queue the report for the configured teams and channels (idempotent per day)."""
+def send_report(store: Store, config: Config, notify: NotifyConfig, kind: Kind, day: date, now: datetime,
+                asked_now: bool = False) -> Sent:
+    """Build, save and queue the report for the configured teams and channels (idempotent per day),
+    through the notification pipeline (``asked_now``: by ``yuqing report --send``, not held by quiet hours)."""
     schedule_ = config.reports
     if schedule_ is None or not schedule_.to or not schedule_.via:
         log.warning("report.not_configured", hint="set reports: {to: [...], via: [...]} in config.yaml")
-        return 0
+        return Sent(0)
     rendered = render(build_report(store, period_for(kind, day), now, notify))
     files = write_files(config, kind, day, rendered)
-    recipients = notify.directory.members(schedule_.to)
-    queued = 0
+    notice = Notice(f"report:{kind}:{day.isoformat()}", NoticeKind.REPORT, Level.BLUE, schedule_.via,
+                    teams=schedule_.to, asked_now=asked_now,
+                    text=lambda spec: _rendered(spec, rendered, files, f"{day.isoformat()}-{kind}.xlsx"))
     with store.transaction() as db:
-        for name in schedule_.via:
-            spec = notify.channels.get(name)
-            if spec is None:
-                log.error("report.unknown_channel", channel=name)
-                continue
-            queued += outbox.enqueue(db, f"report:{kind}:{day.isoformat()}:{name}", None, name, recipients,
-                                     _rendered(spec, rendered, files, f"{day.isoformat()}-{kind}.xlsx"), now)
-    log.info("report.queued", kind=kind, day=day.isoformat(), notifications=queued, files=[str(f) for f in files])
-    return queued
+        sent = pipeline.send(db, notify, notice, now)
+    log.info("report.queued", kind=kind, day=day.isoformat(), notifications=sent.queued,
+             held_until=sent.held_until.isoformat() if sent.held_until else None, files=[str(f) for f in files])
+    return sent
 
 
-def _rendered(spec: ChannelSpec, report: RenderedReport, files: list[Path], attachment: str) -> outbox.Rendered:
+def _rendered(spec: ChannelSpec, report: RenderedReport, files: list[Path], attachment: str) -> Rendered:
     title = f"【舆情哨兵】{report.title}"
     if spec.address == "email":
         parts = pack(report.images, {attachment: report.xlsx})
-        return outbox.Rendered(title, report.text, {"html": report.html, **parts})
-    return outbox.Rendered(title, report.text + "\n报告文件：" + "、".join(str(f) for f in files), {})
+        return Rendered(title, report.text, {"html": report.html, **parts})
+    return Rendered(title, report.text + "\n报告文件：" + "、".join(str(f) for f in files), {})

@@ -11,19 +11,24 @@ never delivered after an install is reported too.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
 
+from channels.model import ChannelSpec
 from daemon.clock import from_epoch, local, to_epoch
 from daemon.config import Config
 from daemon.config.durations import format_duration
 from daemon.config.policy import NotifyConfig
-from daemon.notify import outbox
+from daemon.notify import pipeline
 from daemon.notify.admin import admin_channels
+from daemon.notify.outbox import Rendered
+from daemon.notify.pipeline import Notice, NoticeKind
 from daemon.reports.status import last_by_feed, last_by_source
 from daemon.store import Store
+from rules.model import Level
 
 log = structlog.get_logger(__name__)
 
@@ -82,7 +87,7 @@ def check(config: Config, store: Store, notify: NotifyConfig, now: datetime) -> 
     if notify.admin_team is None:
         log.warning("silence.admin_not_configured", silent=[s.key for s in found])
         return 0
-    recipients = notify.directory.members((notify.admin_team,))
+    via = tuple(spec.name for spec in admin_channels(notify))
     queued = 0
     with store.transaction() as db:
         for silence in found:
@@ -92,11 +97,17 @@ def check(config: Config, store: Store, notify: NotifyConfig, now: datetime) -> 
             body = (f"{silence.label} 自 {local(silence.since):%Y-%m-%d %H:%M} 起没有新信息，已超过设定的"
                     f"{format_duration(silence.expect)}。请检查采集程序、网络和收件目录。\n"
                     "运行 yuqing status 查看各来源最后收到信息的时间。")
-            for spec in admin_channels(notify):
-                new = outbox.enqueue(db, f"admin:silence:{digest}:{int(to_epoch(silence.since))}:{spec.name}",
-                                     None, spec.name, recipients, outbox.Rendered(title, body), now)
-                queued += new
-                if new:
-                    log.warning("silence.detected", watched=silence.key, since=silence.since.isoformat(),
-                                expect=format_duration(silence.expect), channel=spec.name)
+            notice = Notice(f"admin:silence:{digest}:{int(to_epoch(silence.since))}", NoticeKind.ADMIN,
+                            Level.YELLOW, via, teams=(notify.admin_team,),
+                            text=_fixed(Rendered(title, body)))
+            new = pipeline.send(db, notify, notice, now).queued
+            queued += new
+            if new:
+                log.warning("silence.detected", watched=silence.key, since=silence.since.isoformat(),
+                            expect=format_duration(silence.expect), channels=list(via))
     return queued
+
+
+def _fixed(rendered: Rendered) -> Callable[[ChannelSpec], Rendered]:
+    """The same words on every channel."""
+    return lambda _spec: rendered

@@ -4,7 +4,8 @@ The one owner of SQLite state: messages, incidents, timers, outbox, deliveries, 
 
 WAL mode so the delivery thread and the CLI read while the service writes. Every effect is recorded
 in the same transaction as the state change that caused it, so a restart repeats nothing already done.
-Times are stored as UNIX seconds (REAL), UTC.
+Times are stored as UNIX seconds (REAL), UTC. ``Store.in_memory()`` is the same database without a file,
+for tests that build the whole service (tests/daemon/app/test_build.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -129,6 +131,9 @@ class StoredMessage:
     incident_id: str | None
 
 
+MEMORY = Path(":memory:")  # the ``path`` of an in-memory store: no file to lock, watch or back up
+
+
 class Store:
     """A connection per thread; ``transaction()`` is the only way to write."""
 
@@ -136,11 +141,30 @@ class Store:
         self.path = path
         self.busy_timeout = busy_timeout
         self.health = StoreHealth(path, clock or SystemClock())
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        refuse_newer(path, stored_version(path))  # before the first write: WAL mode, tables, migrations
+        self._target: str | Path = path
+        self._anchor: sqlite3.Connection | None = None  # an in-memory database lives while a connection does
+        if path == MEMORY:
+            # memdb, unlike ":memory:", is one database for every connection of the process that names it,
+            # so the delivery thread sees what the evaluation thread wrote, with SQLite's own locking.
+            self._target = f"file:/yuqing-{uuid.uuid4().hex}?vfs=memdb"
+            self._anchor = sqlite3.connect(self._target, uri=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            refuse_newer(path, stored_version(path))  # before the first write: WAL mode, tables, migrations
         self.db.executescript(SCHEMA)  # executescript commits on its own: not inside transaction()
         self._migrate()
+
+    @classmethod
+    def in_memory(cls, clock: Clock | None = None) -> Store:
+        """A real SQLite database with the same schema, held in memory: for tests that build the whole
+        pipeline without a state_dir. ``close()`` keeps it (a test reads what a service that closed its store
+        wrote); it is gone with this object."""
+        return cls(MEMORY, clock=clock)
+
+    @property
+    def on_disk(self) -> bool:
+        return self._anchor is None
 
     def _migrate(self) -> None:
         with self.transaction() as db:
@@ -158,7 +182,8 @@ class Store:
     def db(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=True)
+            conn = sqlite3.connect(self._target, timeout=self.busy_timeout, isolation_level=None,
+                                   check_same_thread=True, uri=not self.on_disk)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode

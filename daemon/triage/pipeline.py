@@ -19,6 +19,7 @@ import structlog
 
 from daemon import incidents
 from daemon.clock import Clock, to_epoch
+from daemon.incidents import Status
 from daemon.incidents.spread import figures, message_columns
 from daemon.incidents.stories import Stories
 from daemon.ingest.folders import MAX_RESUMES, Inbox
@@ -189,7 +190,7 @@ class Pipeline:
             spread, origin = figures(db, incident_id, now)
             story = self.rulebook.grade(analysis, spread, now)
             best = story if story.level >= verdict.level else verdict
-            if incident.status in ("resolved", "closed"):
+            if incident.status.done:
                 incident = incidents.reopen(db, incident, best, now)
                 self.escalation.schedule(db, incident)
                 log.warning("incident.resurgence", incident=incident_id, level=str(incident.level),
@@ -207,7 +208,7 @@ class Pipeline:
             spread, origin = figures(db, incident_id, now)
             story = self.rulebook.grade(analysis, spread, now)
             incident = incidents.get(db, incident_id)
-            if incident.status in ("open", "acknowledged") and story.level > incident.level:
+            if incident.status in (Status.OPEN, Status.ACKNOWLEDGED) and story.level > incident.level:
                 self._rise(db, incident, story, now)
             incidents.refresh_spread(db, incident_id, spread, origin, now)
 

@@ -88,6 +88,19 @@ def test_refused_recipient_is_permanent(mailbox: SmtpSink) -> None:
     assert result.detail == "recipient refused (550)"
 
 
+@pytest.mark.parametrize(("reply", "outcome"), [
+    ("554 5.7.1 message rejected as spam", Outcome.PERMANENT), ("451 4.3.0 try again later", Outcome.RETRY),
+])
+def test_message_refused_at_data_by_reply_class(mailbox: SmtpSink, reply: str, outcome: Outcome) -> None:
+    async def answer(server: object, session: object, envelope: object) -> str:
+        return reply
+    mailbox.handle_DATA = answer  # type: ignore[method-assign]
+    url = f"mailto://127.0.0.1:{mailbox.port}?from=alerts@example.gov.cn&mode=insecure"
+    result = deliver(ChannelSpec("email", url, "email"), two_part(ZHANG))
+    assert result.outcome is outcome
+    assert result.detail == "SMTP " + reply.replace(" ", ": ", 1)
+
+
 def test_smtp_down_is_retry(refused_port: int) -> None:
     url = f"mailtos://u:Pw-secret-1@127.0.0.1:{refused_port}?from=alerts@example.gov.cn"
     result = deliver(ChannelSpec("email", url, "email"), two_part(ZHANG), timeout=2)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -21,6 +22,7 @@ import pytest
 
 from channels import delivery
 from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, Outcome, Person, TencentSms
+from channels.webcall import retry_after
 from tests.channels.sending import deliver
 
 ZHANG = Person("zhang", "张三", phone="13800000001")
@@ -45,6 +47,7 @@ class Server:
     port: int = 0
     seen: list[Seen] = field(default_factory=list)
     answer: Callable[[Seen], tuple[int, Any]] = lambda s: (200, {"ok": True})
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every answer
 
     @property
     def url(self) -> str:
@@ -65,6 +68,8 @@ def server() -> Iterator[Server]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            for name, value in state.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 
@@ -140,6 +145,33 @@ def test_http_sms_partial_failure_names_who_was_reached(server: Server) -> None:
     assert result.reached == ("zhang",)
     assert result.detail == "李四: retry, HTTP 500: {}; reached 1 of 2"
     assert "13800000002" not in result.detail
+
+
+def test_http_sms_retry_after_is_passed_on(server: Server) -> None:
+    """429 with ``Retry-After``: RETRY no sooner than asked; for several recipients, the longest wait."""
+    server.answer = lambda s: (429, {}) if b"13800000001" in s.body else (503, {})
+    server.headers = {"Retry-After": "120"}
+    result = deliver(http_sms(server), note(ZHANG, LI))
+    assert (result.outcome, result.retry_after) == (Outcome.RETRY, 120.0)
+
+
+def test_http_sms_without_retry_after_leaves_the_wait_to_backoff(server: Server) -> None:
+    server.answer = lambda s: (429, {})
+    assert deliver(http_sms(server), note(ZHANG)).retry_after is None
+    server.answer = lambda s: (400, {})
+    server.headers = {"Retry-After": "120"}  # a permanent failure is not retried at all
+    result = deliver(http_sms(server), note(ZHANG))
+    assert (result.outcome, result.retry_after) == (Outcome.PERMANENT, None)
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("30", 30.0), ("Wed, 02 Dec 2026 08:01:00 GMT", 60.0), ("Wed, 02 Dec 2026 07:59:00 GMT", 0.0),
+    ("9999999", 86400.0), ("soon", None), ("", None), ("-5", None),
+])
+def test_retry_after_header_forms(value: str, seconds: float | None) -> None:
+    headers = Message()
+    headers["Retry-After"] = value
+    assert retry_after(headers, now=datetime(2026, 12, 2, 8, 0, tzinfo=UTC)) == seconds
 
 
 def test_http_sms_silent_gateway_is_retry_within_timeout(silent_server: int) -> None:
@@ -313,3 +345,12 @@ def test_tencent_errors(server: Server, kwargs: dict[str, str], secret: str, out
     result = deliver(tencent_spec(server, secret), note(ZHANG))
     assert result.outcome is outcome
     assert f"tencent {code}" in result.detail
+
+
+def test_http_sms_retry_after_date_is_counted_from_the_injected_clock(server: Server) -> None:
+    """A ``Retry-After`` HTTP date is a wait from the moment the answer came, on the daemon's clock."""
+    server.answer = lambda s: (503, {})
+    server.headers = {"Retry-After": "Mon, 02 Jun 2031 08:01:30 GMT"}
+    at = datetime(2031, 6, 2, 8, 0, tzinfo=UTC)
+    result = delivery.deliver(http_sms(server), note(ZHANG), now=lambda: at)
+    assert (result.outcome, result.retry_after) == (Outcome.RETRY, 90.0)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from channels.model import ChannelSpec, Person
+from channels.model import ChannelSpec, HttpSms, Person
 from daemon.clock import FakeClock
 from daemon.notify.outbox import GIVE_UP_AFTER, MAX_RETRY, Outbox, Rendered, backoff, enqueue
 from daemon.store import Store
@@ -53,6 +53,37 @@ def test_500_is_retried_with_backoff_then_delivered(tmp_path: Path, http_server:
     assert [r["outcome"] for r in store.query("SELECT outcome FROM deliveries ORDER BY id")] == ["retry", "retry", "ok"]
     assert len(http_server.requests) == 1
     assert http_server.requests[0]["json"]["title"] == "【红色预警】燃气爆炸"
+
+
+def test_retry_waits_as_long_as_the_gateway_asked(tmp_path: Path) -> None:
+    """An SMS gateway answering 429 with ``Retry-After: 600``: the next attempt is not before 10 min,
+    however short the back-off would have been."""
+    class Busy(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(429)
+            self.send_header("Retry-After", "600")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Busy)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        gateway = HttpSms(f"http://127.0.0.1:{http.server_address[1]}/send", body="{{ text }}")
+        store = Store(tmp_path / "s.db")
+        outbox = Outbox(store, {"sms": ChannelSpec("sms", gateway.url, "phone", gateway)}, deliver, random.Random(1))
+        queue_one(store, "sms")
+        outbox.deliver_due(lambda: T0)
+    finally:
+        http.shutdown()
+        http.server_close()
+    row = store.one("SELECT * FROM outbox")
+    assert row is not None
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert row["next_attempt_at"] - T0.timestamp() == 600
 
 
 def test_unconfigured_channel_fails_permanently_and_says_why(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,22 @@ def test_a_store_locked_past_the_busy_timeout_is_unwritable_until_a_write_goes_t
     assert store.health.writable
     assert store.health.take_ended() == trouble
     assert store.one("SELECT value FROM meta WHERE key = 'k'") is None  # the failed write left nothing
+
+
+def test_an_in_memory_store_is_one_database_for_every_thread_and_leaves_no_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = Store.in_memory()
+    assert not store.on_disk
+    assert store.one("SELECT value FROM meta WHERE key = 'schema_version'")["value"] == str(SCHEMA_VERSION)  # type: ignore[index]
+    with store.transaction() as db:
+        db.execute("INSERT INTO audit (at, actor, action, detail) VALUES (1, 'li', 'ack', '')")
+    seen: list[int] = []
+    thread = threading.Thread(target=lambda: seen.append(store.one("SELECT count(*) FROM audit")[0]))  # type: ignore[index]
+    thread.start()
+    thread.join()
+    assert seen == [1]  # the delivery thread reads what the evaluation thread wrote
+    store.close()
+    assert store.one("SELECT count(*) FROM audit")[0] == 1  # type: ignore[index]  # close keeps it
+    assert Store.in_memory().one("SELECT count(*) FROM audit")[0] == 0  # type: ignore[index]  # each its own
+    assert list(tmp_path.iterdir()) == []
