@@ -29,9 +29,9 @@ import structlog
 
 from bench.__main__ import joined, messages
 from bench.corpus import load_texts
-from daemon.clock import SHANGHAI
 from daemon.config import load_config
 from daemon.triage.rulebook import build_rulebook, new_analyzer
+from rules.county import SHANGHAI
 from rules.model import Message
 
 ROOT = Path(__file__).resolve().parent.parent

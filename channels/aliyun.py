@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -40,13 +40,15 @@ class AliyunChannel:
     # The AccessKey pair (the id too: with a leaked secret it is the other half of the credential).
     secret_fields = ("url", "gateway.access_key_id", "gateway.access_key_secret")
 
-    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float) -> Result:
+    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float,
+             now: Callable[[], datetime]) -> Result:
+        """Each request is signed at ``now()``, the moment it is made."""
         gateway = gateway_of(spec, AliyunSms)
 
         def one(person: Person, phone: str) -> Result:
             context = values(person, phone, notification)
             return send_sms(gateway, phone, {k: render(v, context) for k, v in gateway.params.items()},
-                            timeout=timeout)
+                            now=now, timeout=timeout)
 
         return per_recipient(notification.recipients, lambda p: p.address(spec.address), one)
 
@@ -73,9 +75,10 @@ def signature(params: Mapping[str, str], secret: str, method: str = "POST") -> s
 
 
 def request_params(gateway: AliyunSms, phone: str, template: Mapping[str, str], *,
-                   now: datetime | None = None, nonce: str | None = None) -> dict[str, str]:
-    """Every parameter of one ``SendSms`` call, ``Signature`` included."""
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
+                   now: datetime, nonce: str | None = None) -> dict[str, str]:
+    """Every parameter of one ``SendSms`` call, ``Signature`` included; ``now`` is signed as ``Timestamp``
+    (Aliyun refuses one more than 15 minutes off)."""
+    moment = now.astimezone(UTC)
     params = {
         "AccessKeyId": gateway.access_key_id,
         "Action": "SendSms",
@@ -95,10 +98,11 @@ def request_params(gateway: AliyunSms, phone: str, template: Mapping[str, str], 
     return params
 
 
-def send_sms(gateway: AliyunSms, phone: str, template: Mapping[str, str], *, timeout: float = 10) -> Result:
-    params = request_params(gateway, phone, template)
+def send_sms(gateway: AliyunSms, phone: str, template: Mapping[str, str], *, now: Callable[[], datetime],
+             timeout: float = 10) -> Result:
+    params = request_params(gateway, phone, template, now=now())
     body = "&".join(f"{encode(k)}={encode(v)}" for k, v in params.items()).encode("ascii")
-    reply = call("POST", gateway.endpoint, body=body, timeout=timeout,
+    reply = call("POST", gateway.endpoint, now=now, body=body, timeout=timeout,
                  headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"})
     try:
         answer = json.loads(reply.body) if reply.body else {}

@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from urllib.parse import unquote
 
 import apprise
@@ -39,7 +40,9 @@ class AppriseChannel:
     # Passwords, lone users (tokens), token-like hosts and path parts, secret query values.
     secret_fields = ("url",)
 
-    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float) -> Result:
+    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float,
+             now: Callable[[], datetime]) -> Result:
+        """apprise's services stamp their own times (DingTalk signs with its own clock): ``now`` is unused."""
         targets, _ = addresses(spec, notification.recipients)
         url = prepare_url(spec.url, to=targets, timeout=timeout)
         return send_url(url, notification, field_secrets(spec, self.secret_fields) | url_secrets(url))

@@ -19,7 +19,8 @@ channel cannot forget a secret without a declaration saying so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Protocol
 
 from channels.model import ChannelSpec, Notification, Person, Result
@@ -48,8 +49,11 @@ class Channel(Protocol):
         """Dotted paths of the spec fields holding secrets (``url``, ``gateway.secret_key``)."""
         ...
 
-    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float) -> Result:
-        """Deliver ``notification`` to its recipients that have an address of ``spec.address``."""
+    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float,
+             now: Callable[[], datetime]) -> Result:
+        """Deliver ``notification`` to its recipients that have an address of ``spec.address``. ``now`` is
+        the injected clock (channels never read the wall clock), read as each request goes out: for a
+        gateway's signature, a mail's Date header, a jsonl record's time."""
         ...
 
 

@@ -11,7 +11,9 @@ apprise ones in ``channels.apprise_channel``; they are also importable from here
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 
 import structlog
 
@@ -40,8 +42,10 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 
-def deliver(spec: ChannelSpec, notification: Notification, *, timeout: float = 10) -> Result:
+def deliver(spec: ChannelSpec, notification: Notification, *, now: Callable[[], datetime],
+            timeout: float = 10) -> Result:
     """Send ``notification`` over ``spec``: OK, RETRY (may work later) or PERMANENT (never will, as set up).
+    ``now`` is the injected clock, read as each request is made: for signatures, a mail's Date, a jsonl time.
 
     Email and phone channels reach the recipients that have such an address; group channels
     (``address="none"``) are sent once. ``timeout`` bounds connecting and each read. How a channel sends
@@ -58,7 +62,7 @@ def deliver(spec: ChannelSpec, notification: Notification, *, timeout: float = 1
         result = Result(Outcome.PERMANENT, detail)
         log.warning("channel.undeliverable", **fields, detail=result.detail)
         return result
-    result = resolve(spec).send(spec, notification, timeout=timeout)
+    result = resolve(spec).send(spec, notification, timeout=timeout, now=now)
     result = replace(result, detail=redact(result.detail, channel_secrets(spec)))
     if missing:
         skipped = f"skipped (no {spec.address}): " + "、".join(missing)  # names only: never addresses

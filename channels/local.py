@@ -20,19 +20,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
-from zoneinfo import ZoneInfo
 
 import structlog
 from apprise.decorators import notify
 from apprise.manager_plugins import NotificationManager
 
 from channels import apprise_channel
+from channels.base import addresses, field_secrets
 from channels.model import ChannelSpec, Notification, Result
+from channels.urls import prepare_url, scheme_of, url_secrets
+from rules.county import SHANGHAI
 
 log = structlog.get_logger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _lock = threading.Lock()
+AT = "at"  # the query parameter ``LocalChannel.send`` gives a jsonl URL: when it sends, epoch seconds
 
 
 class LocalChannel:
@@ -43,9 +45,15 @@ class LocalChannel:
     schemes = frozenset({"jsonl", "console", "capture"})
     secret_fields = ("url",)  # secret query values (``?apikey=…``); the path stays readable
 
-    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float) -> Result:
+    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float,
+             now: Callable[[], datetime]) -> Result:
         register()
-        return apprise_channel.CHANNEL.send(spec, notification, timeout=timeout)
+        targets, _ = addresses(spec, notification.recipients)
+        url = prepare_url(spec.url, to=targets, timeout=timeout)
+        if scheme_of(url) == "jsonl":  # apprise hands a schema nothing but its URL: the time rides there
+            url += f"&{AT}={now().timestamp():.3f}"
+        secrets = field_secrets(spec, self.secret_fields) | url_secrets(url)
+        return apprise_channel.send_url(url, notification, secrets)
 
 
 CHANNEL = LocalChannel()
@@ -83,12 +91,10 @@ def recipients(meta: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _send_jsonl(body: str, title: str, notify_type: str, meta: dict[str, Any], *_: Any, **__: Any) -> bool:
     path = jsonl_path(meta)
-    record: dict[str, Any] = {
-        "time": datetime.now(SHANGHAI).isoformat(timespec="seconds"),
-        "type": notify_type,
-        "title": title,
-        "body": body,
-    }
+    record: dict[str, Any] = {}
+    if stamp := _stamp(meta):  # none when apprise is used directly, not through LocalChannel
+        record["time"] = stamp
+    record |= {"type": notify_type, "title": title, "body": body}
     if to := recipients(meta):
         record["to"] = list(to)
     line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
@@ -104,6 +110,14 @@ def _send_jsonl(body: str, title: str, notify_type: str, meta: dict[str, Any], *
         log.warning("channel.jsonl.failed", path=str(path), error=exc.strerror or str(exc))
         return False
     return written == len(line)
+
+
+def _stamp(meta: Mapping[str, Any]) -> str | None:
+    try:
+        at = datetime.fromtimestamp(float((meta.get("qsd") or {})[AT]), SHANGHAI)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return None
+    return at.isoformat(timespec="seconds")
 
 
 def _send_console(body: str, title: str, *_: Any, **__: Any) -> bool:

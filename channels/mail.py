@@ -29,9 +29,10 @@ import json
 import mimetypes
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 
 import apprise
 from apprise.plugins.email import NotifyEmail
@@ -49,16 +50,18 @@ class MailChannel:
     schemes = frozenset({"mailto", "mailtos"})
     secret_fields = ("url",)  # the SMTP password (``mailtos://user:PASSWORD@host``)
 
-    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float) -> Result:
+    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float,
+             now: Callable[[], datetime]) -> Result:
+        """Each message's Date header is ``now()`` as it is composed; apprise's text mail stamps its own."""
         html = notification.meta.get("html")
         if spec.address != "email" or not html:
-            return apprise_channel.CHANNEL.send(spec, notification, timeout=timeout)
+            return apprise_channel.CHANNEL.send(spec, notification, timeout=timeout, now=now)
         url = prepare_url(spec.url, timeout=timeout)
         images, attachments = unpack(notification.meta)
         people = {p.key: p.email for p in notification.recipients if p.email}
         with apprise_channel.redacting(field_secrets(spec, self.secret_fields) | url_secrets(url)):
             return send(url, subject=notification.title, text=notification.body, html=html, people=people,
-                        images=images, attachments=attachments)
+                        now=now, images=images, attachments=attachments)
 
 
 CHANNEL = MailChannel()
@@ -78,16 +81,18 @@ def unpack(meta: Mapping[str, str]) -> tuple[dict[str, bytes], dict[str, bytes]]
     return decoded("images"), decoded("attachments")
 
 
-def compose(*, sender: tuple[str, str], to: str, subject: str, text: str, html: str, domain: str = "localhost",
-            images: Mapping[str, bytes] = NO_PARTS, attachments: Mapping[str, bytes] = NO_PARTS) -> EmailMessage:
+def compose(*, sender: tuple[str, str], to: str, subject: str, text: str, html: str, date: datetime,
+            domain: str = "localhost", images: Mapping[str, bytes] = NO_PARTS,
+            attachments: Mapping[str, bytes] = NO_PARTS) -> EmailMessage:
     """One ``multipart/alternative`` message: text first, HTML second (mail clients show the last part
     they understand), UTF-8 with the Chinese subject RFC 2047-encoded. ``images`` become PNG parts
-    related to the HTML (``<img src="cid:ID">``); ``attachments`` make the message ``multipart/mixed``."""
+    related to the HTML (``<img src="cid:ID">``); ``attachments`` make the message ``multipart/mixed``.
+    ``date`` is shown in the server's own zone, as ``formatdate(localtime=True)`` did."""
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = formataddr(sender, charset="utf-8") if sender[0] else sender[1]
     message["To"] = to
-    message["Date"] = formatdate(localtime=True)
+    message["Date"] = format_datetime(date.astimezone())
     message["Message-ID"] = make_msgid(domain=domain)
     message["X-Application"] = "yuqing-sentinel"
     message.set_content(text, charset="utf-8")
@@ -103,7 +108,7 @@ def compose(*, sender: tuple[str, str], to: str, subject: str, text: str, html: 
     return message
 
 
-def send(url: str, *, subject: str, text: str, html: str, people: Mapping[str, str],
+def send(url: str, *, subject: str, text: str, html: str, people: Mapping[str, str], now: Callable[[], datetime],
          images: Mapping[str, bytes] = NO_PARTS, attachments: Mapping[str, bytes] = NO_PARTS) -> Result:
     """Send to every address of ``people`` (person key → address), one message each, over the SMTP
     server ``url`` names. ``reached`` lists the keys whose message the server accepted."""
@@ -118,7 +123,7 @@ def send(url: str, *, subject: str, text: str, html: str, people: Mapping[str, s
     try:
         with _connect(plugin) as smtp:
             for key, to in people.items():
-                message = compose(sender=sender, to=to, subject=subject, text=text, html=html,
+                message = compose(sender=sender, to=to, subject=subject, text=text, html=html, date=now(),
                                   domain=plugin.smtp_host or "localhost", images=images, attachments=attachments)
                 smtp.send_message(message, from_addr=sender[1], to_addrs=[to])
                 reached.append(key)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
@@ -40,11 +41,13 @@ class HttpSmsChannel:
     # Tokens in the URL template's query, and every header but Content-Type and the like.
     secret_fields = ("url", "gateway.url", "gateway.headers")
 
-    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float) -> Result:
+    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float,
+             now: Callable[[], datetime]) -> Result:
+        """The county's gateway signs nothing: ``now`` only dates a ``Retry-After`` given as a date."""
         gateway = gateway_of(spec, HttpSms)
 
         def one(person: Person, phone: str) -> Result:
-            return _http_sms(gateway, values(person, phone, notification), timeout)
+            return _http_sms(gateway, values(person, phone, notification), now, timeout)
 
         return per_recipient(notification.recipients, lambda p: p.address(spec.address), one)
 
@@ -85,14 +88,14 @@ def check_template(template: str) -> str | None:
     return None
 
 
-def _http_sms(gateway: HttpSms, context: Mapping[str, str], timeout: float) -> Result:
+def _http_sms(gateway: HttpSms, context: Mapping[str, str], now: Callable[[], datetime], timeout: float) -> Result:
     url = render(gateway.url, context, "url")
     escape = _escape_for(gateway.content_type)
     body = render(gateway.body, context, escape).encode("utf-8") if gateway.body else None
     headers = {k: render(v, context) for k, v in gateway.headers.items()}
     if body is not None:
         headers.setdefault("Content-Type", gateway.content_type)
-    reply = call(gateway.method, url, body=body, headers=headers, timeout=timeout)
+    reply = call(gateway.method, url, now=now, body=body, headers=headers, timeout=timeout)
     outcome = by_status(reply.status)
     if outcome.name == "OK":
         return Result(outcome)

@@ -16,17 +16,16 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import jinja2
 
 from channels.masking import mask
 from channels.model import Alert
+from rules.county import SHANGHAI
 
 Style = Literal["sms", "email", "chat", "console"]
 STYLES: tuple[Style, ...] = ("sms", "email", "chat", "console")
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 SMS_LIMIT = 140  # two 70-character UCS-2 segments, title and body together
 BUILTIN_DIR = Path(__file__).parent / "templates"
 HTML_TEMPLATE = "email.html.j2"

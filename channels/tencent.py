@@ -19,8 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,12 +42,15 @@ class TencentChannel:
     schemes = frozenset({TencentSms.KIND})
     secret_fields = ("url", "gateway.secret_id", "gateway.secret_key")
 
-    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float) -> Result:
+    def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float,
+             now: Callable[[], datetime]) -> Result:
+        """Each request is signed (TC3) at ``now()``, the moment it is made."""
         gateway = gateway_of(spec, TencentSms)
 
         def one(person: Person, phone: str) -> Result:
             context = values(person, phone, notification)
-            return send_sms(gateway, phone, [render(v, context) for v in gateway.params], timeout=timeout)
+            return send_sms(gateway, phone, [render(v, context) for v in gateway.params], now=now,
+                            timeout=timeout)
 
         return per_recipient(notification.recipients, lambda p: p.address(spec.address), one)
 
@@ -85,21 +87,22 @@ def e164(phone: str) -> str:
     return "+86" + digits if len(digits) == 11 and digits.startswith("1") else digits
 
 
-def send_sms(gateway: TencentSms, phone: str, params: Sequence[str], *, timeout: float = 10,
-             timestamp: int | None = None) -> Result:
+def send_sms(gateway: TencentSms, phone: str, params: Sequence[str], *, now: Callable[[], datetime],
+             timeout: float = 10) -> Result:
+    """One ``SendSms`` request, signed (TC3) at ``now()``: Tencent refuses a timestamp far from its own."""
     number = e164(phone)
     payload = json.dumps({
         "PhoneNumberSet": [number], "SmsSdkAppId": gateway.sdk_app_id, "SignName": gateway.sign_name,
         "TemplateId": gateway.template_id, "TemplateParamSet": list(params),
     }, ensure_ascii=False).encode("utf-8")
     host = urlsplit(gateway.endpoint).netloc
-    stamp = int(time.time()) if timestamp is None else timestamp
+    stamp = int(now().timestamp())
     headers = {
         "Authorization": authorization(gateway.secret_id, gateway.secret_key, host, payload, stamp),
         "Content-Type": CONTENT_TYPE, "Host": host, "X-TC-Action": "SendSms", "X-TC-Timestamp": str(stamp),
         "X-TC-Version": VERSION, "X-TC-Region": gateway.region,
     }
-    reply = call("POST", gateway.endpoint, body=payload, headers=headers, timeout=timeout)
+    reply = call("POST", gateway.endpoint, now=now, body=payload, headers=headers, timeout=timeout)
     try:
         response: Any = json.loads(reply.body).get("Response", {})
     except (ValueError, AttributeError):

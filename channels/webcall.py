@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
@@ -34,24 +34,26 @@ class Reply:
         return self.body.decode("utf-8", "replace").strip()
 
 
-def call(method: str, url: str, *, body: bytes | None = None, headers: Mapping[str, str] | None = None,
-         timeout: float = 10) -> Reply:
-    """Send one request; never raises for network trouble, which comes back as ``status=0``."""
+def call(method: str, url: str, *, now: Callable[[], datetime], body: bytes | None = None,
+         headers: Mapping[str, str] | None = None, timeout: float = 10) -> Reply:
+    """Send one request; never raises for network trouble, which comes back as ``status=0``. ``now`` is
+    the injected clock, read when an answer's ``Retry-After`` is an HTTP date."""
     request = urllib.request.Request(url, data=body, method=method.upper(), headers=dict(headers or {}))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return Reply(response.status, response.read(_MAX_BODY))
     except urllib.error.HTTPError as exc:
         with exc:
-            return Reply(exc.code, exc.read(_MAX_BODY), retry_after=retry_after(exc.headers))
+            return Reply(exc.code, exc.read(_MAX_BODY), retry_after=retry_after(exc.headers, now()))
     except (OSError, http.client.HTTPException, ValueError) as exc:  # URLError and timeouts are OSErrors
         reason = getattr(exc, "reason", exc)
         return Reply(0, error=f"{type(exc).__name__}: {reason}")
 
 
-def retry_after(headers: Message | None, now: datetime | None = None) -> float | None:
+def retry_after(headers: Message | None, now: datetime) -> float | None:
     """``Retry-After`` in seconds (RFC 9110: a number of seconds or an HTTP date), None when absent or
-    unreadable. Capped at a day: a gateway asking for more is not a reason to hold an alert longer."""
+    unreadable; a date counts from ``now``. Capped at a day: a gateway asking for more is not a reason to
+    hold an alert longer."""
     value = (headers.get("Retry-After") if headers is not None else None) or ""
     value = value.strip()
     if value.isdigit():
@@ -62,7 +64,7 @@ def retry_after(headers: Message | None, now: datetime | None = None) -> float |
         return None
     if when.tzinfo is None:
         return None
-    return min(max((when - (now or datetime.now(UTC))).total_seconds(), 0.0), _MAX_RETRY_AFTER)
+    return min(max((when - now).total_seconds(), 0.0), _MAX_RETRY_AFTER)
 
 
 def by_status(status: int) -> Outcome:

@@ -1,14 +1,17 @@
-"""Time is injected, never read inside logic, so tests can drive escalation on a fake clock."""
+"""Time is injected, never read inside logic, so tests can drive escalation on a fake clock.
+
+This is the one module that reads the wall clock (ruff's banned-api in pyproject.toml keeps it so): the
+service reads ``now`` from its Clock once per tick and passes it down, each CLI command once."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from rules.county import SHANGHAI
 
 
 class Clock(Protocol):
@@ -54,6 +57,20 @@ class ClockWatch:
         jump = wall - (self._wall + timedelta(seconds=mono - self._mono))
         self._wall, self._mono = wall, mono
         return jump if abs(jump) > STEP_TOLERANCE else None
+
+
+_stamp_lock = threading.Lock()
+_last_stamp = 0
+
+
+def unique_stamp() -> int:
+    """Wall-clock nanoseconds, strictly increasing within the process: for names that must sort in the
+    order they were made and never repeat, across restarts too (spool files). Not for logic: that takes
+    the injected ``now``; a fake clock here would hand out the same name twice."""
+    global _last_stamp
+    with _stamp_lock:
+        _last_stamp = max(time.time_ns(), _last_stamp + 1)
+        return _last_stamp
 
 
 def to_epoch(at: datetime) -> float:

@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from rules.message import SHANGHAI
+from rules.county import SHANGHAI
 
 log = structlog.get_logger(__name__)
 

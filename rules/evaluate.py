@@ -24,19 +24,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
+from rules.county import SHANGHAI
 from rules.model import SOURCES, ActivePeriod, Analysis, Comparison, Level, Message, Near, Rule, Spread, Term
 
 try:  # RE2 runs in time linear in the text: no pattern can backtrack catastrophically.
     import re2  # type: ignore[import-untyped,import-not-found,unused-ignore]  # no stubs
 except ImportError:  # pragma: no cover - google-re2 is a dependency; the fallback is for odd platforms
     re2 = None
-
-# China has one time zone and no daylight saving: a fixed offset needs no tzdata on the server.
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 SCALE = 1000  # spread values and thresholds are compared to 0.001
 LIMIT = 2**62  # beyond this the engine's integers would overflow; nothing real comes close

@@ -29,6 +29,7 @@ from rules.conditions import (
     parse_regex,
     resolve_term,
 )
+from rules.county import LEVEL_NAMES
 from rules.errors import ConfigError, Problem, did_you_mean
 from rules.message import MessageError, message_from_dict, to_time
 from rules.model import (
@@ -62,7 +63,7 @@ SELECTING_KEYS = ("all", "any", "near", "regex", "accounts")  # a rule needs one
 _MESSAGE_KEYS = ("id", "source", "title", "text", "url", "author", "published_at", "region", "metrics")
 TEST_KEYS = (*_MESSAGE_KEYS, "at", "expect", "category")
 FILE_TEST_KEYS = (*TEST_KEYS, "rule")
-RULE_LEVELS = ("blue", "yellow", "red")
+RULE_LEVELS = LEVEL_NAMES
 PLACE_CONDITIONS = ("local",)  # a local or neighbouring place is named (rules.places)
 EXPECT_LEVELS = ("none", *RULE_LEVELS)
 

@@ -17,11 +17,10 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from rules.county import SHANGHAI
 from rules.model import Author, Message, Metrics, content_hash
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _MAX_COUNT = 2**63 - 1  # what SQLite's INTEGER holds
 _COUNT_TEXT = re.compile(r"(?P<num>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[万亿wW])?\s*\+?")
 _UNITS = {None: 1, "万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000}

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from borax.calendars.lunardate import LunarDate
 
+from rules.county import SHANGHAI
 from rules.errors import ConfigError, Problem
-from rules.message import SHANGHAI
 from rules.model import ActivePeriod, Location
 from rules.yamlsrc import Node, check_keys, load_file
 

@@ -16,6 +16,7 @@ from daemon.config import config_path, load_config
 from daemon.incidents import Incident, IncidentError, Status, corrections
 from daemon.store import Store, loads
 from daemon.triage import review
+from rules.county import LEVEL_NAMES
 from rules.model import Level
 
 LIST_FIELDS = ("id", "level", "status", "title", "category", "messages", "platforms", "authors", "first_seen",
@@ -25,7 +26,7 @@ LIST_FIELDS = ("id", "level", "status", "title", "category", "messages", "platfo
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> dict[str, Callable[[argparse.Namespace], int]]:
     listing = sub.add_parser("incidents", parents=[common], help="the incident register (舆情事件)")
     listing.add_argument("--open", action="store_true", help="only incidents not yet resolved or closed")
-    listing.add_argument("--level", choices=["blue", "yellow", "red"], help="only this level")
+    listing.add_argument("--level", choices=LEVEL_NAMES, help="only this level")
     listing.add_argument("--json", action="store_true", help="one JSON object a line")
     listing.add_argument("--review", action="store_true",
                          help="the review list (待研判): messages no rule matched that look like an incident")

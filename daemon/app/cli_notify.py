@@ -14,7 +14,7 @@ from typing import Any
 from channels import local as local_channels
 from channels.delivery import deliver
 from channels.model import Alert, Notification, Person
-from daemon.clock import SHANGHAI, SystemClock, local, to_epoch
+from daemon.clock import SystemClock, local, to_epoch
 from daemon.config import Config, config_path, load_config
 from daemon.config.durations import DurationError, parse_duration
 from daemon.config.notify import load_notify
@@ -25,6 +25,7 @@ from daemon.notify.pipeline import record_test
 from daemon.notify.rendering import ChannelRenderer
 from daemon.notify.simulate import HORIZON, format_timeline, simulate
 from daemon.store import Store
+from rules.county import SEVERITY_ORDER, SHANGHAI
 from rules.errors import did_you_mean
 from rules.model import Level
 
@@ -34,7 +35,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> dict[str, Callabl
     test.add_argument("channel", help="a channel name of notify.yaml")
     test.add_argument("--to", help="a person key (default: the admin team, else everybody)")
     sim = sub.add_parser("simulate", parents=[common], help="the notification timeline a new incident would get")
-    sim.add_argument("--level", required=True, choices=["red", "yellow", "blue"])
+    sim.add_argument("--level", required=True, choices=SEVERITY_ORDER)
     sim.add_argument("--category", default="")
     sim.add_argument("--team", action="append", default=[], help="a team a rule's notify: adds (repeatable)")
     sim.add_argument("--at", help='when the incident reaches the level, e.g. "2026-10-01 03:00" (Asia/Shanghai)')
@@ -87,16 +88,17 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
     except LookupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    now = SystemClock().now()
+    clock = SystemClock()
+    now = clock.now()
     alert = Alert(incident_id="", level="blue", level_label="蓝色", title=f"通知渠道测试（{spec.name}）",
                   kind="test", first_seen=now, excerpt="测试通知，收到即说明渠道畅通，无需处置。")
     rendered = ChannelRenderer(notify.templates)(alert, spec)
     notification = Notification(f"test:{spec.name}:{to_epoch(now):.3f}", spec.name, recipients, rendered.title,
                                 rendered.body, alert, rendered.meta)
     local_channels.register()
-    result = deliver(spec, notification)
+    result = deliver(spec, notification, now=clock.now)
     _record(Store(config.database), notification, rendered_alert=alert, ok=result.ok, detail=result.detail,
-            now=SystemClock().now())
+            now=clock.now())
     names = "、".join(p.name for p in recipients) or "(group)"
     if result.ok:
         print(f"ok: {spec.name} ({spec.masked_url}) accepted the test notification for {names}")

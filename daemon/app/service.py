@@ -9,12 +9,13 @@ While the state database cannot be written the service pauses new work and waits
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -29,7 +30,7 @@ from daemon.app.httpapi import HttpServer, serve_http
 from daemon.app.metrics import MetricsEndpoint
 from daemon.app.sdnotify import SystemdNotifier
 from daemon.app.statelock import StoreWatch, lock_state_dir
-from daemon.clock import Clock, ClockWatch, SystemClock
+from daemon.clock import Clock, ClockWatch, SystemClock, to_epoch
 from daemon.config import Config
 from daemon.config.notify import load_notify
 from daemon.incidents.stories import Stories
@@ -105,8 +106,9 @@ class Service:
                                      config.cache_dir)
         self.pipeline = Pipeline(self.store, analyzer, rulebook, self.escalation, self.clock, config.max_file_bytes,
                                  stories, tick=self._keepalive, review=build_review_net(config.review))
-        self.outbox = Outbox(self.store, self.notify.channels, deliver, render=self.renderer,
-                             retry=self.notify.retry, on_fallback=fallback_notice(self.notify))
+        # Channels read the service's clock as each request goes out (signatures, Date headers, jsonl times).
+        self.outbox = Outbox(self.store, self.notify.channels, functools.partial(deliver, now=self.clock.now),
+                             render=self.renderer, retry=self.notify.retry, on_fallback=fallback_notice(self.notify))
         self.inboxes = [Inbox(spec) for spec in (*config.inboxes, *spool_specs(config))]
 
     def run(self) -> int:
@@ -129,10 +131,9 @@ class Service:
                  inboxes=[str(i.path) for i in self.inboxes], once=self.once,
                  startup_s=round(time.monotonic() - self.started, 2))
 
-    def fire_timers(self) -> int:
-        """Due escalation steps and digests, and closure notices: how many timers fired and notices were
-        queued (non-zero: wake the delivery thread)."""
-        now = self.clock.now()
+    def fire_timers(self, now: datetime) -> int:
+        """Escalation steps and digests due at ``now``, and closure notices: how many timers fired and
+        notices were queued (non-zero: wake the delivery thread). ``now`` is the caller's one reading."""
         return self.escalation.fire_due(self.store, now) + closure.announce(self.store, self.notify, self.renderer,
                                                                              now)
 
@@ -141,9 +142,10 @@ class Service:
     def _run_once(self) -> int:
         store = self.store
         self._resume_and_scan(settled_only=False)
-        self.fire_timers()
-        paperwork.tick(self.config, store, self.notify, self.clock.now())
-        self._prune()
+        now = self.clock.now()  # one reading for the timers, after the files (each timed as it is handled)
+        self.fire_timers(now)
+        paperwork.tick(self.config, store, self.notify, now)
+        self._prune(now)
         self.outbox.deliver_due(self.clock.now, flush=True)  # --once waits for nothing: groups go now
         self.outbox.close()
         log.info("service.done", **store.counts())
@@ -169,7 +171,7 @@ class Service:
         if self.http is not None:
             ackpage.serve(self.http.router, store, self.config, self.notify.directory, self.clock)
             self.http.router.add("GET", "/metrics", MetricsEndpoint(store, self.clock.now))
-        feeds = start_feeds(self.config, store, spool_dir(self.config, "feeds"))
+        feeds = start_feeds(self.config, store, spool_dir(self.config, "feeds"), self.clock)
         self.last_scan = time.monotonic()
         try:
             while not self.stopping.is_set():
@@ -219,16 +221,19 @@ class Service:
                 self._take_one(self.inboxes[event.inbox], event.name)
             else:
                 self.inboxes[event.inbox].young += 1
-        if self.fire_timers():
-            self.delivery_wakeup.set()
         # A file still being written in place is looked at again once it has settled.
         young = any(inbox.young for inbox in self.inboxes)
         since_scan = time.monotonic() - self.last_scan
-        if since_scan >= self.rescan_seconds or (young and since_scan >= SETTLE_SECONDS):
+        rescan = since_scan >= self.rescan_seconds or (young and since_scan >= SETTLE_SECONDS)
+        if rescan:
             self._resume_and_scan(settled_only=True)
-            self._close_quiet_stories()
-            self._prune()
-            if paperwork.tick(self.config, store, self.notify, self.clock.now()):
+        now = self.clock.now()  # the tick's one reading for its timers, after its files (each timed as handled)
+        if self.fire_timers(now):
+            self.delivery_wakeup.set()
+        if rescan:
+            self._close_quiet_stories(now)
+            self._prune(now)
+            if paperwork.tick(self.config, store, self.notify, now):
                 self.delivery_wakeup.set()
             self.last_scan = time.monotonic()
         if rules_watcher.due() or self.reload_requested.is_set():
@@ -272,14 +277,14 @@ class Service:
 
     def _take(self, inbox: Inbox, *, settled_only: bool) -> None:
         """Claim and handle every ready file of an inbox, stopping early on SIGTERM."""
-        names = inbox.ready(None if settled_only else float("inf"))
+        names = inbox.ready(to_epoch(self.clock.now()) if settled_only else float("inf"))
         for name in names:
             if self.stopping.is_set():
                 return
             self._take_one(inbox, name)
 
     def _take_one(self, inbox: Inbox, name: str) -> None:
-        path = inbox.claim(name)  # None: already taken by a scan, or gone
+        path = inbox.claim(name, self.clock.now())  # None: already taken by a scan, or gone
         if path is not None:
             self._handle(inbox, path)
 
@@ -354,18 +359,16 @@ class Service:
             with contextlib.suppress(StoreUnwritable), self.store.transaction() as db:  # unwritable again:
                 store_recovered(db, self.notify, ended, self.clock.now())  # that episode's end tells
 
-    def _close_quiet_stories(self) -> None:
-        now = self.clock.now()
+    def _close_quiet_stories(self, now: datetime) -> None:
         for incident_id in incidents.close_quiet(self.store, now - self.config.window, now):
             self.pipeline.stories.forget(incident_id)
             log.info("incident.closed", incident=incident_id, reason="no news within the window")
 
-    def _prune(self) -> None:
+    def _prune(self, now: datetime) -> None:
         """Old handled files and feed item ids, at most once per retention.EVERY."""
         if time.monotonic() - self.last_pruned < retention.EVERY.total_seconds():
             return
         self.last_pruned = time.monotonic()
-        now = self.clock.now()
         retention.prune_processed([inbox.processed for inbox in self.inboxes], self.config.keep_processed, now)
         retention.prune_feed_items(self.store, self.config.keep_feed_items, now)
 

@@ -25,6 +25,7 @@ from daemon.config.notify_channels import infer_address
 from daemon.config.notify_duty import DutyParser, hint
 from daemon.config.policy import NotifyConfig, Policy, Retry, Step
 from daemon.config.rota import coverage
+from rules.county import BY_NAME
 from rules.errors import ConfigError, Problem, recorded
 from rules.model import Level
 from rules.yamlsrc import Node, check_keys, load_file
@@ -35,7 +36,7 @@ PERSON_KEYS = ("name", "role", "phone", "email")
 STEP_KEYS = ("notify", "via", "after", "unless", "repeat", "until", "deadline", "digest")
 __all__ = ["infer_address", "load_notify"]  # infer_address lives in daemon.config.notify_channels
 
-LEVELS = {"red": Level.RED, "yellow": Level.YELLOW, "blue": Level.BLUE}
+LEVELS = BY_NAME  # as notify.yaml names them
 
 _TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 _PHONE = re.compile(r"\+?[0-9][0-9 \-]{4,}")

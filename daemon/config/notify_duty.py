@@ -17,11 +17,12 @@ from daemon.config.durations import DurationError, parse_duration
 from daemon.config.notify_channels import Collector
 from daemon.config.policy import Deadline, QuietHours, Route, SmsLimit
 from daemon.config.rota import DAY_MINUTES, DAY_WORDS, Rota, Shift
+from rules.county import BY_NAME
 from rules.errors import ConfigError, Problem, did_you_mean, recorded
 from rules.model import Level
 from rules.yamlsrc import Node, check_keys
 
-LEVELS = {"red": Level.RED, "yellow": Level.YELLOW, "blue": Level.BLUE}
+LEVELS = BY_NAME  # as notify.yaml names them
 SHIFT_KEYS = ("name", "days", "dates", "from", "to", "people")
 DEADLINE_KEYS = ("name", "within", "levels", "categories", "sources", "remind", "met_by", "notify", "via",
                  "escalate", "escalate_via")

@@ -12,8 +12,8 @@ from channels.directory import Directory
 from channels.model import ChannelSpec, Person
 from daemon.config.rota import Rota
 from rules.calendar import add_workdays
+from rules.county import SHANGHAI
 from rules.errors import Problem
-from rules.message import SHANGHAI
 from rules.model import Level, Location
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from rules.calendar import is_workday
-from rules.message import SHANGHAI
+from rules.county import SHANGHAI
 from rules.model import Location
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -15,7 +15,6 @@ import hashlib
 import json
 import sqlite3
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from typing import Any
 import feedparser
 import structlog
 
+from daemon.clock import Clock, to_epoch
 from daemon.config import Config, FeedSpec
 from daemon.ingest.folders import publish
 from daemon.ingest.formats import strip_html
@@ -110,10 +110,10 @@ def entry_record(spec: FeedSpec, entry: Any) -> tuple[str, dict[str, Any]] | Non
 
 
 class FeedPoller:
-    """One thread for all feeds, each on its own interval. ``poll`` is one attempt, for tests too."""
+    """One thread for all feeds, each on its own interval. ``poll`` is one attempt, for tests too.
+    ``now`` is the injected wall clock in epoch seconds: when to poll next is stored with the feed."""
 
-    def __init__(self, feeds: tuple[FeedSpec, ...], store: Store, spool: Path, *,
-                 now: Callable[[], float] = time.time) -> None:
+    def __init__(self, feeds: tuple[FeedSpec, ...], store: Store, spool: Path, *, now: Callable[[], float]) -> None:
         self.feeds = feeds
         self.store = store
         self.spool = spool
@@ -252,9 +252,9 @@ def backoff(spec: FeedSpec, failures: int) -> float:
     return float(min(base * 2 ** min(failures - 1, 30), cap))
 
 
-def start_feeds(config: Config, store: Store, spool: Path) -> FeedPoller | None:
+def start_feeds(config: Config, store: Store, spool: Path, clock: Clock) -> FeedPoller | None:
     if not config.feeds:
         return None
-    poller = FeedPoller(config.feeds, store, spool)
+    poller = FeedPoller(config.feeds, store, spool, now=lambda: to_epoch(clock.now()))
     poller.start()
     return poller

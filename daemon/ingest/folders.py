@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import queue
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
+from daemon.clock import unique_stamp
 from daemon.config import Config, InboxSpec
 from daemon.ingest.encodings import sniff_encoding
 from daemon.ingest.formats import FileRejected, read_records
@@ -163,7 +163,7 @@ def publish(folder: Path, stem: str, lines: list[str]) -> Path:
     """Deliver JSONL into an inbox the way collectors must: a hidden temp name, fsync, then rename.
     Once this returns the messages are as safe as any file in the inbox."""
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{stem}-{time.time_ns()}-{os.getpid()}.jsonl"
+    name = f"{stem}-{unique_stamp()}-{os.getpid()}.jsonl"
     tmp = folder / f".{name}.tmp"
     with tmp.open("w", encoding="utf-8") as fh:
         fh.write("".join(line + "\n" for line in lines))

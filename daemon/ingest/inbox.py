@@ -21,7 +21,6 @@ import json
 import os
 import re
 import stat
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -96,10 +95,10 @@ class Inbox:
         """The descriptor of the working folder ``path`` is in (a name in it, as this class hands out)."""
         return self._fds[path.parent]
 
-    def ready(self, now: float | None = None) -> list[str]:
+    def ready(self, now: float) -> list[str]:
         """Names in the inbox that look complete, oldest first. ``young`` counts the files skipped
-        because they changed less than SETTLE_SECONDS ago: the caller looks again soon."""
-        now = time.time() if now is None else now
+        because they changed less than SETTLE_SECONDS before ``now`` (epoch seconds, compared with their
+        mtime; ``inf`` takes every file): the caller looks again soon."""
         found: list[tuple[float, str]] = []
         self.young = 0
         for name, st in _entries(self._fds[self.path]):
@@ -116,7 +115,8 @@ class Inbox:
         lower = name.lower()
         return bool(name) and not name.startswith(".") and not lower.endswith(TEMP_SUFFIXES) and "/" not in name
 
-    def claim(self, name: str) -> Path | None:
+    def claim(self, name: str, now: datetime) -> Path | None:
+        """Move ``name`` to processing/; None when another scan took it, or it was quarantined at ``now``."""
         root = self._fds[self.path]
         try:
             st = os.stat(name, dir_fd=root, follow_symlinks=False)
@@ -126,7 +126,7 @@ class Inbox:
             elif problem is None and not stat.S_ISREG(st.st_mode):
                 problem = "not a regular file"
             if problem is not None:
-                self.quarantine(self.path / name, problem, datetime.now().astimezone())
+                self.quarantine(self.path / name, problem, now)
                 log.warning("file.quarantined", file=safe_name(name), inbox=str(self.path), reason=problem)
                 return None
             os.rename(name, name, src_dir_fd=root, dst_dir_fd=self._fds[self.processing])

@@ -12,6 +12,8 @@ import struct
 import zlib
 from collections.abc import Sequence
 
+from rules.county import LEVEL_NAMES
+
 Color = tuple[int, int, int]
 WHITE: Color = (255, 255, 255)
 GRID: Color = (225, 228, 232)
@@ -77,7 +79,7 @@ def stacked_days(days: Sequence[tuple[str, dict[str, int]]], width: int = 560, h
     for index, (label, counts) in enumerate(days):
         x = left + index * slot + (slot - bar) // 2
         y = bottom
-        for level in ("blue", "yellow", "red"):
+        for level in LEVEL_NAMES:  # mildest at the bottom of the bar
             h = (bottom - top) * counts.get(level, 0) // peak
             canvas.rect(x, y - h, bar, h, LEVEL_COLORS[level])
             y -= h

@@ -22,11 +22,12 @@ from typing import Literal
 
 from channels.masking import mask
 from daemon import incidents
-from daemon.clock import SHANGHAI, from_epoch, local, to_epoch
+from daemon.clock import from_epoch, local, to_epoch
 from daemon.config.policy import NotifyConfig
 from daemon.incidents import Incident
 from daemon.store import Store
 from daemon.triage import review
+from rules.county import SEVERITY_ORDER, SHANGHAI
 from rules.model import Level
 
 Kind = Literal["daily", "weekly"]
@@ -34,7 +35,6 @@ TOP_INCIDENTS = 10
 TREND_DAYS = 7
 UNKNOWN = "未知"
 STATUS_LABELS = {"open": "未确认", "acknowledged": "已确认，处置中", "resolved": "已处置", "closed": "已平息"}
-LEVEL_ORDER = ("red", "yellow", "blue")
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def build_report(store: Store, period: Period, now: datetime, notify: NotifyConf
     return Report(
         period=period, generated_at=now, messages=int(row[0]) if row else 0,
         new_incidents=int(opened[0]) if opened else 0, active=tuple(lines),
-        by_level=_ordered(Counter(line.level for line in lines), LEVEL_ORDER),
+        by_level=_ordered(Counter(line.level for line in lines), SEVERITY_ORDER),
         by_category=_count(line.category or "未分类" for line in lines),
         by_source=_count(line.first_source for line in lines), by_region=_count(line.region for line in lines),
         trend=trend(store, period.end), deadlines=deadlines(store, period, now, notify),
@@ -150,7 +150,7 @@ def _incidents(store: Store, ids: list[str]) -> list[Incident]:
 
 
 def _seriousness(line: IncidentLine) -> tuple[int, float, str]:
-    rank = LEVEL_ORDER.index(line.level) if line.level in LEVEL_ORDER else len(LEVEL_ORDER)
+    rank = SEVERITY_ORDER.index(line.level) if line.level in SEVERITY_ORDER else len(SEVERITY_ORDER)
     return rank, -float(line.spread.get("messages", 0)) - float(line.spread.get("reposts", 0)) / 1000, line.id
 
 
@@ -185,7 +185,7 @@ def trend(store: Store, end: datetime) -> tuple[tuple[date, dict[str, int]], ...
         day = local(from_epoch(r["opened_at"])).date()
         if day in counts:
             counts[day][r["level"]] += 1
-    return tuple((d, {level: counts[d][level] for level in LEVEL_ORDER}) for d in days)
+    return tuple((d, {level: counts[d][level] for level in SEVERITY_ORDER}) for d in days)
 
 
 def deadline_state(incident: Incident, now: datetime) -> Literal["met", "missed", "pending"] | None:

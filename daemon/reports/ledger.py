@@ -14,10 +14,11 @@ from datetime import date, datetime, time, timedelta
 
 from channels.masking import mask
 from daemon import incidents
-from daemon.clock import SHANGHAI, from_epoch, local, to_epoch
+from daemon.clock import from_epoch, local, to_epoch
 from daemon.config.policy import NotifyConfig
 from daemon.reports.figures import IncidentLine, deadline_state, deadline_teams, line_for
 from daemon.store import Store, loads
+from rules.county import SHANGHAI
 
 HEADER = ("编号", "等级", "等级变化", "类别", "事件", "首发时间", "首发来源", "首发链接", "传播情况",
           "通知记录", "确认记录", "处置时限", "时限落实", "处置状态", "处置说明")

@@ -16,7 +16,7 @@ from pathlib import Path
 import structlog
 
 from channels.model import ChannelSpec
-from daemon.clock import SHANGHAI, local, to_epoch
+from daemon.clock import local, to_epoch
 from daemon.config import Config
 from daemon.config.policy import NotifyConfig
 from daemon.notify import pipeline
@@ -26,6 +26,7 @@ from daemon.reports.figures import Kind, build_report, period_for
 from daemon.reports.mail import pack
 from daemon.reports.render import RenderedReport, render
 from daemon.store import Store
+from rules.county import SHANGHAI
 from rules.model import Level
 
 log = structlog.get_logger(__name__)

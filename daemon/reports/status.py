@@ -14,6 +14,7 @@ from channels.delivery import mask_url, mask_urls_in
 from daemon.clock import from_epoch, local, to_epoch
 from daemon.config import Config
 from daemon.store import Store, dumps
+from rules.county import SEVERITY_ORDER
 from rules.text import available_backend
 
 RULES_KEY = "status:rules"
@@ -86,7 +87,7 @@ def gather(config: Config, store: Store, now: datetime) -> dict[str, Any]:
         "messages": _count(store, "SELECT count(*) FROM messages"),
         "last_message_by_source": {k: at(v) for k, v in last_by_source(store).items()},
         "last_item_by_feed": {mask_url(k): at(v) for k, v in last_by_feed(store).items()},
-        "open_incidents": {level: open_levels.get(level, 0) for level in ("red", "yellow", "blue")},
+        "open_incidents": {level: open_levels.get(level, 0) for level in SEVERITY_ORDER},
         "timers_pending": int(timers["n"]) if timers else 0,
         "next_timer": at(timers["next"]) if timers else None,
         "timer_lag_s": round(to_epoch(now) - overdue["due"], 1) if overdue and overdue["due"] else 0.0,

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import pytest
 from apprise.plugins.dingtalk import NotifyDingTalk
 
-from channels.delivery import deliver
 from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, Outcome, Person, TencentSms
 from channels.testing import CapturingChannel
+from tests.channels.sending import deliver
 
 if TYPE_CHECKING:
     from tests.channels.conftest import WebServer

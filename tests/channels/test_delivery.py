@@ -5,15 +5,17 @@ import json
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from email import policy
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from channels import delivery
 from channels.delivery import (
     body_format,
-    deliver,
     mask_url,
     mask_urls_in,
     notify_type,
@@ -21,6 +23,7 @@ from channels.delivery import (
     url_secrets,
 )
 from channels.model import ChannelSpec, Notification, Outcome, Person
+from tests.channels.sending import deliver
 
 if TYPE_CHECKING:
     from tests.channels.conftest import WebServer
@@ -116,6 +119,17 @@ def test_jsonl_appends_one_object_a_line(tmp_path: Path) -> None:
     assert "to" not in first
     assert second["to"] == ["zhang@example.gov.cn", "li@example.gov.cn"]
     assert first["time"].endswith("+08:00")
+
+
+def test_sending_times_come_from_the_injected_clock(tmp_path: Path, mailbox: SmtpSink) -> None:
+    at = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)  # 09:30 in the county
+    target = tmp_path / "n.jsonl"
+    assert delivery.deliver(ChannelSpec("log", f"jsonl://{target}"), note(), now=lambda: at).ok
+    assert json.loads(target.read_text(encoding="utf-8"))["time"] == "2026-11-20T09:30:00+08:00"
+
+    html = ChannelSpec("email", mail_url(mailbox.port), "email")
+    assert delivery.deliver(html, note(ZHANG, html="<p>正文</p>"), now=lambda: at).ok
+    assert parsedate_to_datetime(str(mailbox.messages[-1]["Date"])) == at
 
 
 def test_jsonl_concurrent_appends_never_interleave(tmp_path: Path) -> None:

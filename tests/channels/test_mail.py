@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from channels.delivery import deliver
 from channels.model import Alert, ChannelSpec, Notification, Outcome, Person
 from channels.templates import Renderer
+from tests.channels.sending import deliver
 from tests.conftest import SmtpSink, free_port
 
 ZHANG = Person("zhang", "张三", email="zhang@example.gov.cn")

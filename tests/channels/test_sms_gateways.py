@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,9 +20,10 @@ from urllib.parse import parse_qsl, quote
 
 import pytest
 
-from channels.delivery import deliver
+from channels import delivery
 from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, Outcome, Person, TencentSms
 from channels.webcall import retry_after
+from tests.channels.sending import deliver
 
 ZHANG = Person("zhang", "张三", phone="13800000001")
 LI = Person("li", "李四", phone="13800000002")
@@ -293,6 +294,27 @@ def tencent_api(secret_key: str, phone_code: str = "Ok", error: str = "") -> Cal
     return answer
 
 
+def test_gateways_sign_each_request_at_the_injected_time(server: Server) -> None:
+    """The Timestamp signed is the clock's reading as each request goes out, not one taken elsewhere."""
+    readings = iter([datetime(2026, 11, 20, 1, 30, 0, tzinfo=UTC), datetime(2026, 11, 20, 1, 30, 7, tzinfo=UTC)])
+    server.answer = lambda request: (200, {"Code": "OK"})
+    assert delivery.deliver(aliyun_spec(server), note(ZHANG, LI), now=lambda: next(readings)).ok
+    stamps = [dict(parse_qsl(seen.body.decode()))["Timestamp"] for seen in server.seen]
+    assert stamps == ["2026-11-20T01:30:00Z", "2026-11-20T01:30:07Z"]
+
+    server.seen.clear()
+    server.answer = lambda request: (200, {"Response": {"SendStatusSet": [{"Code": "Ok"}]}})
+    at = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
+    assert delivery.deliver(tencent_spec(server), note(ZHANG), now=lambda: at).ok
+    assert server.seen[0].headers["x-tc-timestamp"] == str(int(at.timestamp()))
+
+
+def test_aliyun_refuses_a_stale_clock(server: Server) -> None:
+    server.answer = aliyun_api(KEY_SECRET)
+    result = delivery.deliver(aliyun_spec(server), note(ZHANG), now=lambda: datetime.now(UTC) - timedelta(hours=1))
+    assert not result.ok
+
+
 def tencent_spec(server: Server, secret: str = TC_SECRET) -> ChannelSpec:
     gateway = TencentSms("AKIDtencent0001", secret, "1400000001", "某县网信办", "1234567",
                          params=("{{ title }}", "{{ body }}"), endpoint=f"{server.url}/")
@@ -323,3 +345,12 @@ def test_tencent_errors(server: Server, kwargs: dict[str, str], secret: str, out
     result = deliver(tencent_spec(server, secret), note(ZHANG))
     assert result.outcome is outcome
     assert f"tencent {code}" in result.detail
+
+
+def test_http_sms_retry_after_date_is_counted_from_the_injected_clock(server: Server) -> None:
+    """A ``Retry-After`` HTTP date is a wait from the moment the answer came, on the daemon's clock."""
+    server.answer = lambda s: (503, {})
+    server.headers = {"Retry-After": "Mon, 02 Jun 2031 08:01:30 GMT"}
+    at = datetime(2031, 6, 2, 8, 0, tzinfo=UTC)
+    result = delivery.deliver(http_sms(server), note(ZHANG), now=lambda: at)
+    assert (result.outcome, result.retry_after) == (Outcome.RETRY, 90.0)

@@ -5,10 +5,10 @@ from pathlib import Path
 import apprise
 
 from channels import local, testing
-from channels.delivery import deliver
 from channels.local import jsonl_path
 from channels.model import Notification, Outcome, Person
 from channels.testing import CapturingChannel
+from tests.channels.sending import deliver
 
 ZHANG = Person("zhang", "张三", phone="13800000001", email="zhang@example.gov.cn")
 LI = Person("li", "李四", phone="13800000002")

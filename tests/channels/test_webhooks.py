@@ -16,9 +16,9 @@ from apprise.plugins.dingtalk import NotifyDingTalk
 from apprise.plugins.feishu import NotifyFeishu
 from apprise.plugins.wecombot import NotifyWeComBot
 
-from channels.delivery import deliver
 from channels.model import Alert, ChannelSpec, Notification, Outcome, Person
 from channels.templates import render
+from tests.channels.sending import deliver
 
 if TYPE_CHECKING:
     from tests.channels.conftest import WebServer

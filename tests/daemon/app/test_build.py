@@ -124,16 +124,16 @@ def test_a_message_opens_an_incident_a_second_joins_it_and_the_clock_drives_esca
     assert joined["incident_id"] == incident.id
     assert service.store.counts()["incidents_open"] == 1
 
-    assert service.fire_timers() == 1  # step 0: 值班 and the rule's 宣传部, by e-mail and to the group
+    assert service.fire_timers(clock.now()) == 1  # step 0: 值班 and the rule's 宣传部, by e-mail and to the group
     first = outbox(service)
     assert [i for i, _ in first] == [f"{incident.id}:red:0:0:email", f"{incident.id}:red:0:0:group"]
     assert first[0][1] == first[1][1] == ["wang", "zhang"]
-    assert service.fire_timers() == 0  # nothing fires twice
+    assert service.fire_timers(clock.now()) == 0  # nothing fires twice
 
     clock.advance(timedelta(minutes=12))  # 14 minutes after opening: not yet
-    assert service.fire_timers() == 0
+    assert service.fire_timers(clock.now()) == 0
     clock.advance(timedelta(minutes=1))
-    assert service.fire_timers() == 1
+    assert service.fire_timers(clock.now()) == 1
     assert outbox(service)[2] == (f"{incident.id}:red:1:0:email", ["zhao"])
 
     service.outbox.deliver_due(clock.now, flush=True)
@@ -144,7 +144,7 @@ def test_a_message_opens_an_incident_a_second_joins_it_and_the_clock_drives_esca
 
     incidents.acknowledge(service.store, incident.id, "zhao", clock.now())
     clock.advance(timedelta(minutes=15))
-    assert service.fire_timers() == 1  # the repeat's timer fires, and is skipped: acknowledged
+    assert service.fire_timers(clock.now()) == 1  # the repeat's timer fires, and is skipped: acknowledged
     assert len(outbox(service)) == 3
     last = service.store.one("SELECT outcome FROM timers WHERE kind = 'step' ORDER BY id DESC LIMIT 1")
     assert last is not None
@@ -159,7 +159,7 @@ def test_an_ordinary_message_is_stored_ungraded_and_notifies_nobody(root: Path) 
     assert row is not None
     assert (row["level"], row["incident_id"]) == ("none", None)
     assert service.store.query("SELECT * FROM timers WHERE kind = 'step'") == []
-    assert service.fire_timers() == 0
+    assert service.fire_timers(service.clock.now()) == 0
     assert outbox(service) == []
 
 

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from daemon.app.retention import prune_feed_items, prune_processed
-from daemon.clock import SHANGHAI, to_epoch
+from daemon.clock import to_epoch
 from daemon.store import Store
+from rules.county import SHANGHAI
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from channels.delivery import deliver
 from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, TencentSms
 from daemon.config.notify import infer_address, load_notify
 from rules.errors import ConfigError
 from rules.model import Level
+from tests.channels.sending import deliver
 
 DATA = Path(__file__).parents[1] / "data" / "notify"
 DURATION_HINT = "use a number with s, m, h or d, such as 30s, 15m, 2h or 1h30m"

@@ -10,7 +10,7 @@ import pytest
 
 from daemon.config.notify import load_notify
 from daemon.config.rota import Rota, Shift, coverage
-from rules.message import SHANGHAI
+from rules.county import SHANGHAI
 from rules.model import Location
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -86,7 +87,7 @@ def test_etag_and_guid_dedupe_across_restarts(tmp_path: Path, feed_server: FeedS
     spec = FeedSpec(feed_server.url, "news", timedelta(minutes=5), region="青川县")
     feed_server.items = [("a1", "城东燃气爆炸", "已造成两人<b>死亡</b>"), ("a2", "天气", "明天晴")]
     store = Store(tmp_path / "db.sqlite")
-    poller = FeedPoller((spec,), store, tmp_path / "spool")
+    poller = FeedPoller((spec,), store, tmp_path / "spool", now=time.time)
     assert poller.poll(spec) == 2
     first = spooled(tmp_path / "spool")
     assert [m["title"] for m in first] == ["城东燃气爆炸", "天气"]
@@ -100,7 +101,7 @@ def test_etag_and_guid_dedupe_across_restarts(tmp_path: Path, feed_server: FeedS
 
     # A new poller on the same store (a restart) sends the ETag too, and knows the guids.
     feed_server.items.append(("a3", "新消息", "河湾村拆迁"))
-    again = FeedPoller((spec,), Store(tmp_path / "db.sqlite"), tmp_path / "spool")
+    again = FeedPoller((spec,), Store(tmp_path / "db.sqlite"), tmp_path / "spool", now=time.time)
     assert again.poll(spec) == 1
     assert [m["title"] for m in spooled(tmp_path / "spool")] == ["城东燃气爆炸", "天气", "新消息"]
     assert len({m["id"] for m in spooled(tmp_path / "spool")}) == 3
@@ -132,7 +133,7 @@ def test_backoff_doubles_and_logs_once_per_state_change(tmp_path: Path, feed_ser
 def test_unreachable_and_non_feed_answers_are_failures_not_crashes(tmp_path: Path, feed_server: FeedServer) -> None:
     store = Store(tmp_path / "db.sqlite")
     dead = FeedSpec("http://127.0.0.1:1/rss.xml", "news", timedelta(seconds=5), timeout=timedelta(seconds=2))
-    poller = FeedPoller((dead,), store, tmp_path / "spool")
+    poller = FeedPoller((dead,), store, tmp_path / "spool", now=time.time)
     assert poller.poll(dead) == 0
     assert "cannot reach" in (poller.load(dead.url).last_error or "")
 
@@ -140,7 +141,7 @@ def test_unreachable_and_non_feed_answers_are_failures_not_crashes(tmp_path: Pat
 def test_the_thread_polls_on_its_interval_and_stops(tmp_path: Path, feed_server: FeedServer) -> None:
     spec = FeedSpec(feed_server.url, "news", timedelta(seconds=0.2))
     feed_server.items = [("a1", "标题", "正文")]
-    poller = FeedPoller((spec,), Store(tmp_path / "db.sqlite"), tmp_path / "spool")
+    poller = FeedPoller((spec,), Store(tmp_path / "db.sqlite"), tmp_path / "spool", now=time.time)
     poller.start()
     try:
         deadline = threading.Event()
@@ -161,7 +162,7 @@ def test_an_entry_with_an_impossible_date_is_kept_without_it_and_the_poller_goes
     spec = FeedSpec(feed_server.url, "news", timedelta(minutes=5))
     feed_server.items = [("a1", "燃气泄漏", "城东小区燃气泄漏"), ("a2", "天气", "明天晴")]
     feed_server.dates = {"a1": "0000-00-00T00:00:00Z"}  # feedparser makes that year -1
-    poller = FeedPoller((spec,), Store(tmp_path / "db.sqlite"), tmp_path / "spool")
+    poller = FeedPoller((spec,), Store(tmp_path / "db.sqlite"), tmp_path / "spool", now=time.time)
     with capture_logs() as logs:
         assert poller.poll(spec) == 2
     first, second = spooled(tmp_path / "spool")

@@ -97,10 +97,10 @@ def test_claim_is_exclusive_and_moves_are_atomic(tmp_path: Path) -> None:
     box = inbox(tmp_path)
     (box.path / "m.json").write_text('{"text": "x"}', encoding="utf-8")
     os.utime(box.path / "m.json", (0, 0))
-    assert box.ready() == ["m.json"]
-    claimed = box.claim("m.json")
+    assert box.ready(time.time()) == ["m.json"]
+    claimed = box.claim("m.json", AT)
     assert claimed == box.processing / "m.json"
-    assert box.claim("m.json") is None  # the loser of the race gets nothing
+    assert box.claim("m.json", AT) is None  # the loser of the race gets nothing
     assert box.leftovers() == [claimed]
     done = box.finish(claimed, AT)
     assert done == box.processed / "2026-11-23" / "m.json"
@@ -112,8 +112,8 @@ def test_young_temp_and_hidden_files_are_not_ready(tmp_path: Path) -> None:
     box = inbox(tmp_path)
     for name in ("fresh.json", ".hidden.json", "x.json.tmp", "y.part"):
         (box.path / name).write_text("{}", encoding="utf-8")
-    assert box.ready() == []
-    assert box.ready(now=float("inf")) == ["fresh.json"]
+    assert box.ready(time.time()) == []
+    assert box.ready(float("inf")) == ["fresh.json"]
 
 
 def test_quarantine_writes_the_reason_beside_the_file(tmp_path: Path) -> None:
@@ -132,9 +132,11 @@ def test_symlinks_are_quarantined_not_followed(tmp_path: Path) -> None:
     secret = tmp_path / "secret.json"
     secret.write_text('{"text": "x"}', encoding="utf-8")
     (box.path / "link.json").symlink_to(secret)
-    assert box.claim("link.json") is None
+    assert box.claim("link.json", AT) is None
     assert (box.failed / "link.json").is_symlink()
-    assert "symbolic links" in (box.failed / "link.json.error.txt").read_text(encoding="utf-8")
+    note = (box.failed / "link.json.error.txt").read_text(encoding="utf-8")
+    assert "symbolic links" in note
+    assert "when: 2026-11-23T10:00:00+08:00" in note  # the time claim() was given, in the county's zone
     assert secret.exists()
 
 
@@ -238,13 +240,13 @@ def test_a_working_folder_swapped_for_a_link_while_running_is_not_followed(tmp_p
         (box.path / folder).symlink_to(state)
     (box.path / "m.json").write_text('{"text": "x"}', encoding="utf-8")
     (box.path / "bad.json").write_text("{", encoding="utf-8")
-    claimed = box.claim("m.json")
+    claimed = box.claim("m.json", AT)
     assert claimed is not None
     assert (box.path / "processing.old" / "m.json").exists()
     assert box.leftovers() == [claimed]
     box.finish(claimed, AT)
     assert (box.path / "processed.old" / "2026-11-23" / "m.json").exists()
-    bad = box.claim("bad.json")
+    bad = box.claim("bad.json", AT)
     assert bad is not None
     box.quarantine(bad, "invalid JSON", AT)
     assert (box.path / "failed.old" / "bad.json.error.txt").exists()

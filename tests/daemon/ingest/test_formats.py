@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from daemon.ingest.folders import Inbox, name_problem, parse_file, safe_name
 from daemon.ingest.formats import FileRejected, ReaderFailed, Record, read_records, records_from_bytes
 
 LIMIT = 1024 * 1024
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 HOTLINE = CsvSpec(columns=(("id", ("工单编号",)), ("title", ("标题",)), ("text", ("诉求内容", "补充说明")),
                            ("author", ("来电人",)), ("published_at", ("受理时间",)), ("region", ("所属乡镇",))))
 
@@ -213,7 +215,7 @@ def test_names_with_path_tricks_are_quarantined_under_a_safe_name(tmp_path: Path
     assert name_problem(evil) is not None
     assert name_problem("正常-文件.json") is None
     (box.path / evil).write_text('{"text": "x"}', encoding="utf-8")
-    assert box.claim(evil) is None
+    assert box.claim(evil, NOW) is None
     [moved] = [p for p in box.failed.iterdir() if not p.name.endswith(".error.txt")]
     assert moved.name == safe_name(evil) == "x_.._.._etc_passwd.json"
     note = Path(f"{moved}.error.txt").read_text(encoding="utf-8")

@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from channels.delivery import deliver
 from channels.model import ChannelSpec, HttpSms, Person
 from daemon.clock import FakeClock
 from daemon.notify.outbox import GIVE_UP_AFTER, MAX_RETRY, Outbox, Rendered, backoff, enqueue
 from daemon.store import Store
+from tests.channels.sending import deliver
 from tests.conftest import HttpSink, SmtpSink
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

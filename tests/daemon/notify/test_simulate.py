@@ -8,13 +8,13 @@ from pathlib import Path
 
 from channels.model import Alert, ChannelSpec
 from daemon import incidents
-from daemon.clock import SHANGHAI
 from daemon.config.notify import load_notify
 from daemon.config.policy import QuietHours
 from daemon.notify.escalation import Escalation
 from daemon.notify.outbox import Rendered
 from daemon.notify.simulate import format_timeline, simulate
 from daemon.store import Store
+from rules.county import SHANGHAI
 from rules.model import ActivePeriod, Level, Location, Message, RuleMatch, Verdict
 
 DATA = Path(__file__).parents[1] / "data" / "notify"

@@ -4,9 +4,11 @@ DATA) ending the notification instead of retrying it until the give-up time."""
 
 from __future__ import annotations
 
+import functools
 import random
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ def send_report(tmp_path: Path, box: SmtpSink) -> dict[str, Any]:
     store = Store(tmp_path / "s.db")
     url = f"mailto://127.0.0.1:{box.port}?from=alerts@example.gov.cn&mode=insecure"
     channels = {"email": ChannelSpec("email", url, "email")}
-    outbox = Outbox(store, channels, deliver, random.Random(1))
+    outbox = Outbox(store, channels, functools.partial(deliver, now=lambda: T0), random.Random(1))
     meta = {"html": HTML, **pack({"chart-days@yuqing": PNG}, {"2026-11-23-daily.xlsx": XLSX})}
     with store.transaction() as db:
         enqueue(db, "report:daily:2026-11-23:email", None, "email", (ZHANG,),
@@ -47,6 +49,7 @@ def test_report_arrives_with_related_charts_and_the_workbook(tmp_path: Path, smt
     [message] = smtp_server.messages
     assert isinstance(message, EmailMessage)
     assert message["Subject"] == "【舆情哨兵】舆情日报"
+    assert parsedate_to_datetime(message["Date"]) == T0  # the outbox's clock, not the wall clock
     kinds = [part.get_content_type() for part in message.walk()]
     assert kinds[:2] == ["multipart/mixed", "multipart/alternative"]
     assert "multipart/related" in kinds
