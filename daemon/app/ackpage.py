@@ -35,9 +35,10 @@ from daemon.app.httpapi import Request, Response, Router
 from daemon.clock import Clock
 from daemon.config import Config
 from daemon.incidents import Status
+from daemon.notify import outbox
 from daemon.notify.ackkey import load_secret
 from daemon.notify.outbox import Render, Rendered
-from daemon.store import Store, loads
+from daemon.store import Store
 
 log = structlog.get_logger(__name__)
 
@@ -222,9 +223,8 @@ class AckPage:
     def _told(self, store: Store, incident_id: str) -> list[tuple[str, str]]:
         """(key, label) of everyone the incident's notifications named, in the order first told."""
         seen: dict[str, str] = {}
-        for row in store.query("SELECT recipients FROM outbox WHERE incident_id = ? ORDER BY created_at",
-                               (incident_id,)):
-            for person in loads(row["recipients"]):
+        for sent in outbox.of_incident(store, incident_id):
+            for person in sent.recipients:
                 seen.setdefault(person["key"], self._name(person["key"]))
         return list(seen.items())
 

@@ -14,7 +14,8 @@ from daemon import incidents
 from daemon.clock import SystemClock, from_epoch, local
 from daemon.config import config_path, load_config
 from daemon.incidents import Incident, IncidentError, Status, corrections
-from daemon.store import Store, loads
+from daemon.notify import outbox
+from daemon.store import Store, messages
 from daemon.triage import review
 from rules.county import LEVEL_NAMES
 from rules.model import Level
@@ -128,21 +129,17 @@ def cmd_review_export(args: argparse.Namespace) -> int:
 def timeline(store: Store, incident_id: str) -> list[dict[str, Any]]:
     """Messages, level changes, acks and notifications, in time order."""
     entries: list[dict[str, Any]] = []
-    for r in store.query("SELECT id, source, data, level, received_at FROM messages WHERE incident_id = ?",
-                         (incident_id,)):
-        data = loads(r["data"])
-        entries.append({"at": r["received_at"], "kind": "message", "detail":
-                        f"{r['source']} {r['id']} [{r['level']}] {data.get('title') or data['text'][:40]}"})
-    for r in store.query("SELECT at, kind, level, actor, detail FROM incident_events WHERE incident_id = ?",
-                         (incident_id,)):
-        who = f" by {r['actor']}" if r["actor"] else ""
-        entries.append({"at": r["at"], "kind": r["kind"],
-                        "detail": f"{r['level'] or ''}{who} {r['detail']}".strip()})
-    for r in store.query("SELECT o.channel, o.title, o.status, o.recipients, o.created_at FROM outbox o"
-                         " WHERE o.incident_id = ?", (incident_id,)):
-        names = "、".join(p["name"] for p in loads(r["recipients"]))
-        entries.append({"at": r["created_at"], "kind": "notification",
-                        "detail": f"{r['channel']} → {names or '(group)'} [{r['status']}] {r['title']}"})
+    for m in messages.members(store, incident_id):
+        data = m.data
+        entries.append({"at": m.received_at, "kind": "message", "detail":
+                        f"{m.source} {m.id} [{m.level}] {data.get('title') or data['text'][:40]}"})
+    for e in incidents.events(store, incident_id):
+        who = f" by {e.actor}" if e.actor else ""
+        entries.append({"at": e.at, "kind": e.kind, "detail": f"{e.level or ''}{who} {e.detail}".strip()})
+    for n in outbox.of_incident(store, incident_id):
+        names = "、".join(p["name"] for p in n.recipients)
+        entries.append({"at": n.created_at, "kind": "notification",
+                        "detail": f"{n.channel} → {names or '(group)'} [{n.status}] {n.title}"})
     return sorted(entries, key=lambda e: (e["at"], e["kind"] != "message"))
 
 

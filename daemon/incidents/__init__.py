@@ -23,7 +23,8 @@ from channels.model import Alert
 from daemon.clock import from_epoch, local, to_epoch
 from daemon.incidents.alerts import alert_from_dict, alert_to_dict
 from daemon.incidents.spread import Origin
-from daemon.store import Store, dumps, loads
+from daemon.store import Store, dumps, loads, meta, timers
+from daemon.store import audit as audit_log
 from rules.model import Level, Message, Spread, Verdict
 
 EXCERPT_CHARS = 120
@@ -76,9 +77,10 @@ class IncidentError(LookupError):
 
 def open_incident(db: sqlite3.Connection, store: Store, message: Message, verdict: Verdict,
                   now: datetime) -> Incident:
-    """Open an incident for a graded message, inside the caller's transaction."""
+    """Open an incident for a graded message, inside the caller's transaction. (``store`` is not needed
+    any more; it stays for the many callers.)"""
     day = local(now).strftime("%Y%m%d")
-    incident_id = f"YQ-{day}-{store.next_incident_number(db, day):04d}"
+    incident_id = f"YQ-{day}-{next_incident_number(db, day):04d}"
     top = verdict.top
     title = (top.title if top and top.title else "") or message.title or message.text[:30]
     alert = alert_for(incident_id, message, verdict, title, now)
@@ -153,8 +155,7 @@ def close_quiet(store: Store, before: datetime, now: datetime) -> list[str]:
                           " AND coalesce(updated_at, opened_at) < ?", (to_epoch(before),)).fetchall()
         for row in rows:
             db.execute("UPDATE incidents SET status = 'closed' WHERE id = ?", (row["id"],))
-            db.execute("UPDATE timers SET fired_at = ?, outcome = 'cancelled:closed'"
-                       " WHERE incident_id = ? AND fired_at IS NULL", (to_epoch(now), row["id"]))
+            timers.cancel_pending(db, row["id"], now, "cancelled:closed")
             event(db, row["id"], now, "closed", None, detail="no news within the window")
     return [r["id"] for r in rows]
 
@@ -224,8 +225,7 @@ def resolve(store: Store, incident_id: str, by: str, now: datetime, note: str = 
         if incident.status is not Status.RESOLVED:
             db.execute("UPDATE incidents SET status = 'resolved', resolved_at = ? WHERE id = ?",
                        (to_epoch(now), incident_id))
-            db.execute("UPDATE timers SET fired_at = ?, outcome = 'cancelled:resolved'"
-                       " WHERE incident_id = ? AND fired_at IS NULL", (to_epoch(now), incident_id))
+            timers.cancel_pending(db, incident_id, now, "cancelled:resolved")
         audit(db, now, by, "resolve", incident_id, note)
         event(db, incident_id, now, "resolved", None, by, note)
         return get(db, incident_id)
@@ -233,8 +233,46 @@ def resolve(store: Store, incident_id: str, by: str, now: datetime, note: str = 
 
 def audit(db: sqlite3.Connection, now: datetime, actor: str, action: str, incident_id: str | None,
           detail: str) -> None:
-    db.execute("INSERT INTO audit (at, actor, action, incident_id, detail) VALUES (?, ?, ?, ?, ?)",
-               (to_epoch(now), actor, action, incident_id, detail))
+    """Kept for callers that have not moved to ``daemon.store.audit.record``."""
+    audit_log.record(db, now, actor, action, incident_id, detail)
+
+
+def next_incident_number(db: sqlite3.Connection, day: str) -> int:
+    """The day's next incident number (``YQ-20240501-0003``), counted inside the caller's transaction."""
+    return meta.next_number(db, f"incident_seq:{day}")
+
+
+def mark_merged(db: sqlite3.Connection, incident_id: str, into: str) -> None:
+    db.execute("UPDATE incidents SET status = 'merged', merged_into = ? WHERE id = ?", (into, incident_id))
+
+
+def within_reach(store: Store, since: datetime) -> list[str]:
+    """Ids of the stories not closed that had news (or opened) since ``since``."""
+    rows = store.query("SELECT id FROM incidents WHERE status != 'closed' AND coalesce(updated_at, opened_at) >= ?",
+                       (to_epoch(since),))
+    return [r["id"] for r in rows]
+
+
+def acted_on(store: Store) -> set[str]:
+    """Ids of the incidents someone acknowledged or resolved."""
+    rows = store.query("SELECT id FROM incidents WHERE acked_at IS NOT NULL OR resolved_at IS NOT NULL")
+    return {r["id"] for r in rows}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of an incident's timeline (``incident_events``)."""
+
+    at: float  # UNIX seconds, as stored
+    kind: str
+    level: str | None
+    actor: str | None
+    detail: str
+
+
+def events(store: Store, incident_id: str) -> list[Event]:
+    return [Event(r["at"], r["kind"], r["level"], r["actor"], r["detail"]) for r in store.query(
+        "SELECT at, kind, level, actor, detail FROM incident_events WHERE incident_id = ?", (incident_id,))]
 
 
 def _from_row(row: sqlite3.Row) -> Incident:

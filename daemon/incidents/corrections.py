@@ -10,10 +10,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from daemon import incidents
-from daemon.clock import to_epoch
 from daemon.incidents import Incident, IncidentError, Status
 from daemon.incidents.spread import figures
-from daemon.store import Store, loads
+from daemon.store import Store, audit, messages, timers
 from rules.message import message_from_dict
 from rules.model import Level, Verdict
 
@@ -29,16 +28,15 @@ def merge(store: Store, into: str, other: str, by: str, now: datetime, note: str
         target, source = incidents.get(db, into), incidents.get(db, other)
         if source.status is Status.MERGED:
             raise IncidentError(f"{other} was already merged")
-        db.execute("UPDATE messages SET incident_id = ? WHERE incident_id = ?", (into, other))
-        db.execute("UPDATE incidents SET status = 'merged', merged_into = ? WHERE id = ?", (into, other))
-        db.execute("UPDATE timers SET fired_at = ?, outcome = 'cancelled:merged' WHERE incident_id = ?"
-                   " AND fired_at IS NULL", (to_epoch(now), other))
+        messages.move_members(db, other, into)
+        incidents.mark_merged(db, other, into)
+        timers.cancel_pending(db, other, now, "cancelled:merged")
         if source.level > target.level and target.status not in CLOSED:
             target = incidents.raise_level(db, target, Verdict(source.level), now)
         incidents.refresh_spread(db, into, *figures(db, into, now), now)
         incidents.event(db, other, now, "merged", None, by, f"into {into}. {note}".strip())
         incidents.event(db, into, now, "merged", None, by, f"took in {other}. {note}".strip())
-        incidents.audit(db, now, by, "merge", into, f"{other} → {into}. {note}".strip())
+        audit.record(db, now, by, "merge", into, f"{other} → {into}. {note}".strip())
         return incidents.get(db, into)
 
 
@@ -47,23 +45,22 @@ def split(store: Store, incident_id: str, message_ids: Sequence[str], by: str, n
     """Move ``message_ids`` out of ``incident_id`` into a new incident graded by their own verdicts."""
     with store.transaction() as db:
         source = incidents.get(db, incident_id)
-        rows = [db.execute("SELECT id, data, verdict, level FROM messages WHERE id = ? AND incident_id = ?",
-                           (mid, incident_id)).fetchone() for mid in message_ids]
+        rows = [messages.member(db, mid, incident_id) for mid in message_ids]
         missing = [mid for mid, row in zip(message_ids, rows, strict=True) if row is None]
         if missing:
             raise IncidentError(f"not messages of {incident_id}: {', '.join(missing)}")
-        remaining = db.execute("SELECT count(*) FROM messages WHERE incident_id = ?", (incident_id,)).fetchone()[0]
-        if remaining <= len(rows):
+        if messages.count_members(db, incident_id) <= len(rows):
             raise IncidentError(f"{incident_id} would have no messages left: resolve it instead")
-        first = max(rows, key=lambda r: Level.parse(r["level"]))
-        level = max(Level.parse(first["level"]), Level.BLUE)  # staff split it off: it is worth watching
-        message = message_from_dict(loads(first["data"]))
+        found = [row for row in rows if row is not None]
+        first = max(found, key=lambda r: Level.parse(r.level))
+        level = max(Level.parse(first.level), Level.BLUE)  # staff split it off: it is worth watching
+        message = message_from_dict(first.data)
         new = incidents.open_incident(db, store, message, Verdict(level), now)
-        db.executemany("UPDATE messages SET incident_id = ? WHERE id = ?", [(new.id, r["id"]) for r in rows])
+        messages.assign(db, [r.id for r in found], new.id)
         for target in (incident_id, new.id):
             incidents.refresh_spread(db, target, *figures(db, target, now), now)
         detail = f"{', '.join(message_ids)} → {new.id}. {note}".strip()
         incidents.event(db, incident_id, now, "split", None, by, detail)
         incidents.event(db, new.id, now, "split", source.level, by, f"from {incident_id}. {note}".strip())
-        incidents.audit(db, now, by, "split", incident_id, detail)
+        audit.record(db, now, by, "split", incident_id, detail)
         return incidents.get(db, new.id)

@@ -1,5 +1,5 @@
-"""扩散 of a story, aggregated in SQL over its member messages: what the rules' ``spread`` conditions and
-the county's reports (首发时间, 首发媒体, 链接, 传播情况) need.
+"""扩散 of a story, aggregated in SQL over its member messages (``daemon.store.messages``): what the
+rules' ``spread`` conditions and the county's reports (首发时间, 首发媒体, 链接, 传播情况) need.
 
 Each message row carries its latest counts in columns (a re-sent post raises them), so a story's figures
 are one indexed aggregate, however many messages it has: no member is read back into Python.
@@ -11,12 +11,11 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from daemon.clock import from_epoch, to_epoch
+from daemon.clock import to_epoch
+from daemon.store import messages
 from rules.model import Message, Spread
 
 GROWTH_WINDOW = timedelta(hours=1)
-# When a member appeared: its publication time if the collector knew it (never later than receipt).
-_SEEN = "min(coalesce(published_at, received_at), received_at)"
 
 
 @dataclass(frozen=True)
@@ -44,21 +43,13 @@ def message_columns(message: Message) -> dict[str, object]:
 
 
 def figures(db: sqlite3.Connection, incident_id: str, now: datetime) -> tuple[Spread, Origin | None]:
-    row = db.execute(
-        "SELECT count(*) AS n, count(DISTINCT source) AS platforms, count(DISTINCT author_key) AS authors,"
-        " total(reposts) AS reposts, total(comments) AS comments, total(likes) AS likes, total(views) AS views,"
-        f" max(followers) AS followers, total({_SEEN} >= ?) AS recent"
-        " FROM messages WHERE incident_id = ?",
-        (to_epoch(now - GROWTH_WINDOW), incident_id)).fetchone()
-    if not row["n"]:
+    sums = messages.member_figures(db, incident_id, now - GROWTH_WINDOW)
+    if not sums.messages:
         return Spread(messages=0, platforms=0, authors=0), None
     spread = Spread(
-        messages=row["n"], platforms=row["platforms"],
+        messages=sums.messages, platforms=sums.platforms,
         # Posts without a known author still come from somebody: never fewer than one author.
-        authors=max(row["authors"], 1), reposts=int(row["reposts"]), comments=int(row["comments"]),
-        likes=int(row["likes"]), views=int(row["views"]), max_followers=row["followers"] or 0,
-        growth=float(row["recent"]))
-    first = db.execute(
-        f"SELECT source, json_extract(data, '$.url') AS url, {_SEEN} AS seen FROM messages"
-        f" WHERE incident_id = ? ORDER BY {_SEEN}, id LIMIT 1", (incident_id,)).fetchone()
-    return spread, Origin(from_epoch(first["seen"]), first["source"], first["url"])
+        authors=max(sums.authors, 1), reposts=sums.reposts, comments=sums.comments, likes=sums.likes,
+        views=sums.views, max_followers=sums.max_followers, growth=float(sums.recent))
+    first = messages.first_member(db, incident_id)  # there is one: the story has members
+    return spread, Origin(first.seen, first.source, first.url) if first else None

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import structlog
 
-from daemon.clock import from_epoch, to_epoch
+from daemon import incidents
+from daemon.clock import from_epoch
 from daemon.incidents.clustering import ClusterIndex, Fingerprint, Fingerprinter, Gazetteer
-from daemon.store import Store, loads
+from daemon.store import Store, messages
 from rules.message import message_from_dict
 from rules.model import Message
 
@@ -53,14 +54,11 @@ class Stories:
 
     def rebuild(self, store: Store, now: datetime) -> int:
         """Index the members of every story still within reach; returns how many stories."""
-        since = to_epoch(now - max(self.window, self.watch))
-        rows = store.query(
-            "SELECT m.incident_id, m.data, m.verdict, m.received_at FROM messages m JOIN incidents i"
-            " ON i.id = m.incident_id WHERE i.status != 'closed' AND coalesce(i.updated_at, i.opened_at) >= ?"
-            " ORDER BY m.received_at", (since,))
+        rows = messages.members_of(store, incidents.within_reach(store, now - max(self.window, self.watch)))
         for row in rows:
-            message = message_from_dict(loads(row["data"]))
-            words = frozenset(loads(row["verdict"]).get("keywords", ()))
-            self.add(row["incident_id"], self.fingerprint(message, words), from_epoch(row["received_at"]))
+            message = message_from_dict(row.data)
+            words = frozenset(row.verdict.get("keywords", ()))
+            incident_id = row.incident_id or ""  # always set: the rows are members of these incidents
+            self.add(incident_id, self.fingerprint(message, words), from_epoch(row.received_at))
         log.info("stories.indexed", stories=len(self.index), messages=len(rows))
         return len(self.index)

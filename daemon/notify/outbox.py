@@ -22,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -313,3 +314,22 @@ def _notification(row: sqlite3.Row) -> Notification:
                           email=p.get("email")) for p in loads(row["recipients"]))
     return Notification(id=row["id"], channel=row["channel"], recipients=people, title=row["title"],
                         body=row["body"], meta=loads(row["meta"]))
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A notification of an incident as stored, for its timeline and for who was told."""
+
+    channel: str
+    title: str
+    status: str
+    recipients: tuple[dict[str, Any], ...]  # as ``enqueue`` stored them: key, name, role, phone, email
+    created_at: float  # UNIX seconds, as stored
+
+
+def of_incident(store: Store, incident_id: str) -> list[Queued]:
+    """The incident's notifications in the order they were queued."""
+    rows = store.query("SELECT channel, title, status, recipients, created_at FROM outbox WHERE incident_id = ?"
+                       " ORDER BY created_at, rowid", (incident_id,))
+    return [Queued(r["channel"], r["title"], r["status"], tuple(loads(r["recipients"])), r["created_at"])
+            for r in rows]

@@ -16,7 +16,6 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -121,14 +120,6 @@ CREATE INDEX IF NOT EXISTS reviews_at ON reviews (at);
 class StoreTooNew(ConfigError):
     """The state database was written by a newer version: using it could lose or corrupt what that
     version stored, so nothing is read or written."""
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    id: str
-    hash: str
-    level: str
-    incident_id: str | None
 
 
 MEMORY = Path(":memory:")  # the ``path`` of an in-memory store: no file to lock, watch or back up
@@ -244,21 +235,6 @@ class Store:
     def one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self.db.execute(sql, params).fetchone()
         return row
-
-    def find_message(self, message_id: str, content_hash: str) -> StoredMessage | None:
-        """A message already seen under this id, or with the same content under another id."""
-        row = self.one("SELECT id, hash, level, incident_id FROM messages WHERE id = ?", (message_id,))
-        if row is None:
-            row = self.one("SELECT id, hash, level, incident_id FROM messages WHERE hash = ? LIMIT 1",
-                           (content_hash,))
-        return None if row is None else StoredMessage(row["id"], row["hash"], row["level"], row["incident_id"])
-
-    def next_incident_number(self, db: sqlite3.Connection, day: str) -> int:
-        key = f"incident_seq:{day}"
-        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        number = int(row["value"]) + 1 if row else 1
-        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(number)))
-        return number
 
     def counts(self) -> dict[str, int]:
         """Figures for `yuqing status`."""

@@ -3,3 +3,13 @@ use, watermarks such as the last resolution announced). Every read and write of 
 here."""
 
 from __future__ import annotations
+
+import sqlite3
+
+
+def next_number(db: sqlite3.Connection, key: str) -> int:
+    """The next number of the counter ``key`` (1 for a new one), counted inside the caller's transaction."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    number = int(row["value"]) + 1 if row else 1
+    db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(number)))
+    return number

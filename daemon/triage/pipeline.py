@@ -25,7 +25,7 @@ from daemon.incidents.stories import Stories
 from daemon.ingest.folders import MAX_RESUMES, Inbox
 from daemon.ingest.formats import FileRejected, ReaderFailed, read_records
 from daemon.notify.escalation import Escalation
-from daemon.store import Store, dumps, loads
+from daemon.store import Store, dumps, messages
 from daemon.triage.review import ReviewNet, record_review
 from daemon.triage.rulebook import Rulebook
 from rules.message import message_to_dict
@@ -120,7 +120,7 @@ class Pipeline:
     def handle_message(self, message: Message, file: str | None = None) -> Handled:
         now = self.clock.now()
         message = plausible_time(message, now)
-        seen = self.store.find_message(message.id, _hash(message))
+        seen = messages.find(self.store, message.id, _hash(message))
         if seen is not None:
             self._update_duplicate(seen.id, message, now)
             log.info("message.duplicate", message=message.id, known_as=seen.id, incident=seen.incident_id)
@@ -148,18 +148,14 @@ class Pipeline:
         """A re-sent post raises no second alert, but its newer counts matter for spread. Counts only go
         up: a late copy of an older crawl must not undo a newer one."""
         with self.store.transaction() as db:
-            row = db.execute("SELECT data FROM messages WHERE id = ?", (known_id,)).fetchone()
-            old = loads(row["data"]) if row else {}
+            old = messages.data_of(db, known_id) or {}
             new = message_to_dict(message)
             new["id"] = known_id
             before = old.get("metrics") or {}
             metrics = {k: max(int(before.get(k) or 0), int(v or 0)) for k, v in new["metrics"].items()}
             new["metrics"] = metrics
             if new != old:
-                db.execute("UPDATE messages SET data = ?, updated_at = ?, reposts = ?, comments = ?, likes = ?,"
-                           " views = ? WHERE id = ?",
-                           (dumps(new), to_epoch(now), metrics.get("reposts", 0), metrics.get("comments", 0),
-                            metrics.get("likes", 0), metrics.get("views", 0), known_id))
+                messages.update_data(db, known_id, new, now)
 
     def _commit(self, message: Message, analysis: Analysis, verdict: Verdict, file: str | None,
                 now: datetime, flagged: ReviewScore | None = None) -> str | None:
@@ -225,8 +221,7 @@ class Pipeline:
             "file": file, "level": str(verdict.level), "verdict": dumps(verdict_to_dict(verdict, analysis)),
             "incident_id": incident_id, **message_columns(message),
         }
-        db.execute(f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                   tuple(columns.values()))
+        messages.insert(db, columns)
 
     def _quarantine(self, inbox: Inbox, path: Path, reason: str, good: int, now: datetime) -> None:
         sha = inbox.sha256_hex(path)
@@ -237,9 +232,7 @@ class Pipeline:
     def _record_file(self, inbox: Inbox, name: str, sha: str, status: str, records: int, reason: str | None,
                      now: datetime) -> None:
         with self.store.transaction() as db:
-            db.execute("INSERT INTO files (inbox, name, sha256, status, records, reason, at)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?)", (str(inbox.path), name, sha, status, records, reason,
-                                                        to_epoch(now)))
+            messages.record_file(db, str(inbox.path), name, sha, status, records, reason, now)
 
 
 def plausible_time(message: Message, now: datetime) -> Message:

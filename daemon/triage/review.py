@@ -9,13 +9,16 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 
 import structlog
 
 from channels.masking import mask
+from daemon import incidents
 from daemon.clock import from_epoch, to_epoch
 from daemon.config.review import ReviewSpec
-from daemon.store import Store, dumps, loads
+from daemon.store import Store, dumps, loads, messages
+from daemon.store.messages import MessageRecord
 from rules.model import Level, Message, Verdict
 from rules.reviewnet import ReviewScore, Scorer, load_scorer
 
@@ -81,17 +84,19 @@ class ReviewItem:
 def items(store: Store, start: datetime | None = None, end: datetime | None = None,
           limit: int | None = None) -> list[ReviewItem]:
     """Reviews flagged in [start, end), newest first."""
-    sql = ("SELECT r.message_id, r.at, r.score, r.features, m.source, m.data FROM reviews r"
-           " JOIN messages m ON m.id = r.message_id WHERE r.at >= ? AND r.at < ? ORDER BY r.at DESC, r.message_id")
+    sql = ("SELECT message_id, at, score, features FROM reviews WHERE at >= ? AND at < ?"
+           " ORDER BY at DESC, message_id")
     bounds = (to_epoch(start) if start else float("-inf"), to_epoch(end) if end else float("inf"))
     rows = store.query(sql + (" LIMIT ?" if limit else ""), bounds + ((limit,) if limit else ()))
-    return [_item(row) for row in rows]
+    # A review is written with its message, and messages are never deleted: each row finds its message.
+    found = messages.by_ids(store, [row["message_id"] for row in rows])
+    return [_item(row, found[row["message_id"]]) for row in rows if row["message_id"] in found]
 
 
-def _item(row: sqlite3.Row) -> ReviewItem:
+def _item(row: sqlite3.Row, message: MessageRecord) -> ReviewItem:
     """A review item as it may leave the process (reports, the review list): informants' numbers masked."""
-    data = loads(row["data"])
-    return ReviewItem(message_id=row["message_id"], at=from_epoch(row["at"]), source=row["source"],
+    data = message.data
+    return ReviewItem(message_id=row["message_id"], at=from_epoch(row["at"]), source=message.source,
                       score=float(row["score"]), features=tuple(str(f[0]) for f in loads(row["features"])),
                       title=mask(str(data.get("title") or "")), text=mask(str(data.get("text") or "")),
                       url=data.get("url"))
@@ -102,16 +107,13 @@ def labelled(store: Store, since: datetime, ordinary: int) -> list[dict[str, obj
     label 1 for every message of an incident someone acknowledged or resolved (people acted on it), label 0
     for up to ``ordinary`` messages no rule matched and the net did not flag (picked by content hash: a
     fixed, evenly spread sample). Review-list messages are left out: only a person can say what they were."""
-    start = to_epoch(since)
-    confirmed = store.query(
-        "SELECT m.id, m.data FROM messages m JOIN incidents i ON i.id = m.incident_id"
-        " WHERE (i.acked_at IS NOT NULL OR i.resolved_at IS NOT NULL) AND m.received_at >= ?"
-        " ORDER BY m.received_at, m.id", (start,))
-    plain = store.query(
-        "SELECT m.id, m.data FROM messages m WHERE m.level = 'none' AND m.incident_id IS NULL AND m.received_at >= ?"
-        " AND m.id NOT IN (SELECT message_id FROM reviews) ORDER BY m.hash LIMIT ?", (start, ordinary))
-    return [{"id": row["id"], "text": _body(loads(row["data"])), "label": label}
-            for label, rows in ((1, confirmed), (0, plain)) for row in rows]
+    acted = incidents.acted_on(store)
+    confirmed = [m for m in messages.in_incidents_since(store, since) if m.incident_id in acted]
+    reviewed = {row["message_id"] for row in store.query("SELECT message_id FROM reviews")}
+    unreviewed = (m for m in messages.plain_since(store, since) if m.id not in reviewed)
+    plain = list(islice(unreviewed, ordinary if ordinary >= 0 else None))  # as SQL's LIMIT: negative, no limit
+    return [{"id": m.id, "text": _body(m.data), "label": label}
+            for label, found in ((1, confirmed), (0, plain)) for m in found]
 
 
 def _body(data: dict[str, object]) -> str:
