@@ -13,19 +13,19 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 
-# (what, statement): each adds the step (in seconds) to the due times of what is still pending.
-PENDING = (
-    ("timers", "UPDATE timers SET due_at = due_at + ? WHERE fired_at IS NULL AND kind IN ('step', 'deadline')"),
-    ("deadlines", "UPDATE deadlines SET due_at = due_at + ? WHERE met_at IS NULL AND missed = 0 AND outcome IS NULL"),
-    ("incident deadlines", "UPDATE incidents SET deadline_at = deadline_at + ? WHERE deadline_at IS NOT NULL"
-                           " AND resolved_at IS NULL"),
-    ("outbox", "UPDATE outbox SET next_attempt_at = next_attempt_at + ? WHERE status = 'pending'"),
-    ("feed polls", "UPDATE feed_state SET next_poll_at = next_poll_at + ? WHERE next_poll_at IS NOT NULL"),
-)
+from daemon import incidents
+from daemon.ingest import feeds
+from daemon.notify import outbox
+from daemon.store import timers
 
 
 def move_pending(db: sqlite3.Connection, by: timedelta) -> dict[str, int]:
     """Move every pending wait by ``by`` (negative after a backward step), inside the caller's
     transaction. Returns how many rows moved, by what."""
-    seconds = by.total_seconds()
-    return {what: db.execute(sql, (seconds,)).rowcount for what, sql in PENDING}
+    return {
+        "timers": timers.move_pending(db, by),  # step and deadline timers; the digest keeps its hour
+        "deadlines": timers.move_pending_deadlines(db, by),
+        "incident deadlines": incidents.move_deadlines(db, by),
+        "outbox": outbox.move_pending(db, by),
+        "feed polls": feeds.move_polls(db, by),
+    }

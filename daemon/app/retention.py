@@ -17,7 +17,8 @@ from pathlib import Path
 
 import structlog
 
-from daemon.clock import local, to_epoch
+from daemon.clock import local
+from daemon.ingest import feeds
 from daemon.store import Store
 
 log = structlog.get_logger(__name__)
@@ -54,7 +55,7 @@ def prune_processed(folders: Iterable[Path], keep: timedelta, now: datetime) -> 
 def prune_feed_items(store: Store, keep: timedelta, now: datetime) -> int:
     """Forget feed items first seen longer than ``keep`` ago. Returns how many rows went."""
     with store.transaction() as db:
-        removed: int = db.execute("DELETE FROM feed_seen WHERE at < ?", (to_epoch(now - keep),)).rowcount
+        removed = feeds.forget_seen(db, now - keep)
     if removed:
         log.info("retention.feed_items_forgotten", items=removed, older_than=(now - keep).isoformat())
     return removed

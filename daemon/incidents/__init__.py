@@ -16,7 +16,7 @@ import dataclasses
 import enum
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from channels.model import Alert
@@ -290,3 +290,48 @@ def _from_row(row: sqlite3.Row) -> Incident:
         first_seen=when(row["first_seen"]), first_source=row["first_source"], first_url=row["first_url"],
         resurgences=row["resurgences"] or 0, merged_into=row["merged_into"],
     )
+
+
+def move_deadlines(db: sqlite3.Connection, by: timedelta) -> int:
+    """Move the shown deadline of every unresolved incident by ``by`` (after the wall clock stepped).
+    Returns how many moved."""
+    moved: int = db.execute("UPDATE incidents SET deadline_at = deadline_at + ? WHERE deadline_at IS NOT NULL"
+                            " AND resolved_at IS NULL", (by.total_seconds(),)).rowcount
+    return moved
+
+
+def stored_alert(db: sqlite3.Connection, incident_id: str) -> tuple[Level, Alert] | None:
+    """The incident's level and its alert as stored (without the deadline ``get`` adds), if it exists."""
+    row = db.execute("SELECT level, alert FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+    return None if row is None else (Level.parse(row["level"]), alert_from_dict(loads(row["alert"])))
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """An ``incident_events`` row of kind 'resolved': who resolved which incident when, and the note."""
+
+    event_id: int
+    incident_id: str
+    at: datetime
+    actor: str | None
+    note: str | None
+
+
+def resolved_after(db: sqlite3.Connection, event_id: int) -> bool:
+    """Whether any incident was resolved in an event after ``event_id``."""
+    row = db.execute("SELECT 1 FROM incident_events WHERE id > ? AND kind = 'resolved' LIMIT 1",
+                     (event_id,)).fetchone()
+    return row is not None
+
+
+def resolutions_after(db: sqlite3.Connection, event_id: int) -> list[Resolution]:
+    """The resolutions recorded after the event ``event_id``, in order."""
+    rows = db.execute("SELECT id, incident_id, at, actor, detail FROM incident_events WHERE id > ?"
+                      " AND kind = 'resolved' ORDER BY id", (event_id,)).fetchall()
+    return [Resolution(r["id"], r["incident_id"], from_epoch(r["at"]), r["actor"], r["detail"]) for r in rows]
+
+
+def last_event_id(db: sqlite3.Connection) -> int:
+    """The id of the latest incident event (0 when there is none)."""
+    last: int = db.execute("SELECT coalesce(max(id), 0) FROM incident_events").fetchone()[0]
+    return last

@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +258,19 @@ def start_feeds(config: Config, store: Store, spool: Path, clock: Clock) -> Feed
     poller = FeedPoller(config.feeds, store, spool, now=lambda: to_epoch(clock.now()))
     poller.start()
     return poller
+
+
+# ---------------------------------------------------------------- housekeeping (retention, clock steps)
+
+
+def forget_seen(db: sqlite3.Connection, before: datetime) -> int:
+    """Forget the feed items first seen before ``before``. Returns how many rows went."""
+    removed: int = db.execute("DELETE FROM feed_seen WHERE at < ?", (to_epoch(before),)).rowcount
+    return removed
+
+
+def move_polls(db: sqlite3.Connection, by: timedelta) -> int:
+    """Move every feed's next poll by ``by`` (after the wall clock stepped). Returns how many moved."""
+    moved: int = db.execute("UPDATE feed_state SET next_poll_at = next_poll_at + ? WHERE next_poll_at IS NOT NULL",
+                            (by.total_seconds(),)).rowcount
+    return moved

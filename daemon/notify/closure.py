@@ -18,13 +18,13 @@ import structlog
 
 from channels.model import Person
 from daemon import incidents
-from daemon.clock import from_epoch, local
+from daemon.clock import local
 from daemon.config.policy import NotifyConfig
 from daemon.incidents import Incident, Status
-from daemon.notify import pipeline
+from daemon.notify import outbox, pipeline
 from daemon.notify.outbox import Render
 from daemon.notify.pipeline import Notice, NoticeKind, Sent
-from daemon.store import Store, loads
+from daemon.store import Store, meta
 
 log = structlog.get_logger(__name__)
 
@@ -33,14 +33,11 @@ WATERMARK = "closure_event_id"
 
 def told(db: sqlite3.Connection, incident_id: str) -> dict[str, tuple[Person, ...]]:
     """Channel → the people reached there about the incident (sent notifications only), in order."""
-    rows = db.execute("SELECT channel, recipients FROM outbox WHERE incident_id = ? AND status = 'sent'"
-                      " AND id NOT LIKE '%:resolved:%' ORDER BY created_at, id", (incident_id,)).fetchall()
     reached: dict[str, dict[str, Person]] = {}
-    for row in rows:
-        people = reached.setdefault(row["channel"], {})
-        for p in loads(row["recipients"]):
-            people.setdefault(p["key"], Person(p["key"], p["name"], p.get("role") or "", p.get("phone"),
-                                                p.get("email")))
+    for channel, recipients in outbox.sent_to(db, incident_id):
+        people = reached.setdefault(channel, {})
+        for person in recipients:
+            people.setdefault(person.key, person)
     return {channel: tuple(people.values()) for channel, people in reached.items()}
 
 
@@ -71,33 +68,29 @@ def queue_notices(db: sqlite3.Connection, notify: NotifyConfig, render: Render, 
 
 def announce(store: Store, notify: NotifyConfig, render: Render, now: datetime) -> int:
     """Queue the notices of every resolution not announced yet. Returns how many notices were queued."""
-    mark = store.one("SELECT value FROM meta WHERE key = ?", (WATERMARK,))
-    if mark is not None and store.one("SELECT 1 FROM incident_events WHERE id > ? AND kind = 'resolved' LIMIT 1",
-                                      (int(mark["value"]),)) is None:
+    mark = meta.value(store.db, WATERMARK)
+    if mark is not None and not incidents.resolved_after(store.db, int(mark)):
         return 0  # the loop calls this twice a second: no write transaction when there is nothing to do
     with store.transaction() as db:
-        mark = db.execute("SELECT value FROM meta WHERE key = ?", (WATERMARK,)).fetchone()
+        mark = meta.value(db, WATERMARK)
         if mark is None:
             # First run on this state file: resolutions from before closure notices existed stay quiet.
-            last = db.execute("SELECT coalesce(max(id), 0) FROM incident_events").fetchone()[0]
-            db.execute("INSERT INTO meta VALUES (?, ?)", (WATERMARK, str(last)))
+            meta.put(db, WATERMARK, str(incidents.last_event_id(db)))
             return 0
-        rows = db.execute("SELECT id, incident_id, at, actor, detail FROM incident_events WHERE id > ?"
-                          " AND kind = 'resolved' ORDER BY id", (int(mark["value"]),)).fetchall()
+        rows = incidents.resolutions_after(db, int(mark))
         queued, done, held = 0, None, False
         for row in rows:
-            incident = incidents.get(db, row["incident_id"])
+            incident = incidents.get(db, row.incident_id)
             if incident.status is Status.RESOLVED:  # not reopened (回潮) before we got to it
-                sent = queue_notices(db, notify, render, incident, row["actor"] or "", row["detail"] or "",
-                                     from_epoch(row["at"]), now)
+                sent = queue_notices(db, notify, render, incident, row.actor or "", row.note or "", row.at, now)
                 queued += sent.queued
                 # Held by quiet hours: the mark stays before it, so it is announced once they end; those
                 # after it are announced now (red is never held) and found already queued then.
                 held = held or sent.held_until is not None
             if not held:
-                done = row["id"]
+                done = row.event_id
         if done is not None:
-            db.execute("UPDATE meta SET value = ? WHERE key = ?", (str(done), WATERMARK))
+            meta.put(db, WATERMARK, str(done))
     if queued:
         log.info("closure.queued", notices=queued, resolutions=len(rows))
     return queued

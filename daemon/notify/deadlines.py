@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from channels.model import Alert
-from daemon.clock import from_epoch, local, to_epoch
+from daemon import incidents
+from daemon.clock import local
 from daemon.config.policy import Deadline, NotifyConfig
-from daemon.incidents import Incident, Status
-from daemon.store import Store
+from daemon.incidents import Incident, IncidentError, Status
+from daemon.store import Store, timers
 from rules.model import Level
 
 # (outbox key, incident id, alert, channels, teams) → notifications queued
@@ -75,48 +76,40 @@ def schedule(db: sqlite3.Connection, notify: NotifyConfig, incident: Incident) -
     for deadline in notify.deadlines_for(incident.level, incident.category, source):
         due = deadline.due(incident.level_at)
         dues.append(due)
-        cursor = db.execute(
-            "INSERT OR IGNORE INTO deadlines (incident_id, level, name, met_by, started_at, due_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)", (incident.id, str(incident.level), deadline.name, deadline.met_by,
-                                           to_epoch(incident.level_at), to_epoch(due)))
-        if not cursor.rowcount:
+        deadline_id = timers.add_deadline(db, incident.id, str(incident.level), deadline.name, deadline.met_by,
+                                          incident.level_at, due)
+        if deadline_id is None:
             continue
         for round_, at in enumerate(reminder_times(deadline, incident.level_at)):
-            db.execute("INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
-                       " VALUES ('deadline', ?, ?, ?, ?, ?)",
-                       (incident.id, str(incident.level), cursor.lastrowid, round_, to_epoch(at)))
+            timers.add_reminder(db, incident.id, str(incident.level), deadline_id, round_, at)
     return min(dues) if dues else None
 
 
-def fire(db: sqlite3.Connection, notify: NotifyConfig, timer: sqlite3.Row, incident: Incident,
+def fire(db: sqlite3.Connection, notify: NotifyConfig, timer: timers.Timer, incident: Incident,
          now: datetime, enqueue: Enqueue) -> str:
     """One deadline timer, inside the caller's transaction."""
-    row = db.execute("SELECT * FROM deadlines WHERE id = ?", (timer["step"],)).fetchone()
+    row = timers.deadline(db, timer.step)
     if row is None:
         return "skipped:no such deadline"
     # Late (the daemon was down, the clock jumped): a later reminder of the same deadline is due too, so
     # this one would only say something already stale. The latest one speaks for both.
-    if db.execute("SELECT 1 FROM timers WHERE kind = 'deadline' AND incident_id = ? AND step = ? AND round > ?"
-                  " AND fired_at IS NULL AND due_at <= ?",
-                  (timer["incident_id"], timer["step"], timer["round"], to_epoch(now))).fetchone():
+    if timers.later_reminder_due(db, timer, now):
         return "skipped:a later reminder is due too"
-    deadline = next((d for d in notify.deadlines if d.name == row["name"]), None)
-    due = from_epoch(row["due_at"])
-    decision = decide(deadline, incident, Level.parse(row["level"]), due, from_epoch(timer["due_at"]))
+    deadline = next((d for d in notify.deadlines if d.name == row.name), None)
+    due = row.due_at
+    decision = decide(deadline, incident, Level.parse(row.level), due, timer.due_at)
     if decision.action == "met":
-        done = met_at(row["met_by"], incident)
-        db.execute("UPDATE deadlines SET met_at = ?, outcome = 'met' WHERE id = ? AND outcome IS NULL",
-                   (to_epoch(done) if done else None, row["id"]))
+        timers.deadline_met(db, row.id, met_at(row.met_by, incident))
         return "met"
     if decision.action == "skip" or deadline is None:
         outcome = "superseded" if "level" in decision.reason else decision.reason
-        db.execute("UPDATE deadlines SET outcome = ? WHERE id = ? AND outcome IS NULL", (outcome, row["id"]))
+        timers.deadline_ended(db, row.id, outcome)
         return f"skipped:{decision.reason}"
-    key = f"{incident.id}:deadline:{row['id']}:{timer['round']}"
+    key = f"{incident.id}:deadline:{row.id}:{timer.round}"
     alert = _alert(incident.alert, deadline, due, now, decision.action == "missed")
     queued = enqueue(key, incident.id, alert, decision.via, decision.teams)
     if decision.action == "missed":
-        db.execute("UPDATE deadlines SET missed = 1, outcome = 'missed' WHERE id = ?", (row["id"],))
+        timers.deadline_missed(db, row.id)
         if decision.escalate:
             queued += enqueue(f"{key}:escalate", incident.id, replace(alert, kind="escalation"),
                               decision.escalate_via, decision.escalate)
@@ -167,24 +160,33 @@ class Outcome:
 def outcomes(store: Store, now: datetime, incident_id: str | None = None) -> list[Outcome]:
     """Every deadline (of one incident, or all) with what became of it by ``now``: met (on time),
     missed (``met_at`` is when it was done late, if ever), pending, or superseded by a level change."""
-    where, params = ("WHERE d.incident_id = ?", (incident_id,)) if incident_id else ("", ())
-    rows = store.query(
-        "SELECT d.*, i.acked_at, i.resolved_at, i.level AS now_level, i.level_at FROM deadlines d"
-        f" JOIN incidents i ON i.id = d.incident_id {where} ORDER BY d.due_at, d.id", params)
-    return [_outcome(r, now) for r in rows]
+    found: dict[str, Incident | None] = {}
+    result = []
+    for row in timers.deadlines_of(store.db, incident_id):
+        if row.incident_id not in found:
+            found[row.incident_id] = _incident(store, row.incident_id)
+        incident = found[row.incident_id]
+        if incident is not None:  # a deadline of an incident no longer stored tells nothing
+            result.append(_outcome(row, incident, now))
+    return result
 
 
-def _outcome(row: sqlite3.Row, now: datetime) -> Outcome:
-    times = [row["resolved_at"]] + ([row["acked_at"]] if row["met_by"] == "acknowledged" else [])
-    done = min((t for t in times if t is not None), default=None)
+def _incident(store: Store, incident_id: str) -> Incident | None:
+    try:
+        return incidents.get(store.db, incident_id)
+    except IncidentError:
+        return None
+
+
+def _outcome(row: timers.StoredDeadline, incident: Incident, now: datetime) -> Outcome:
+    done = met_at(row.met_by, incident)
     state: State
-    if done is not None and done <= row["due_at"] and not row["missed"]:  # the timer's finding stands
+    if done is not None and done <= row.due_at and not row.missed:  # the timer's finding stands
         state = "met"
-    elif row["outcome"] == "superseded" or row["started_at"] < row["level_at"] < row["due_at"]:
+    elif row.outcome == "superseded" or row.started_at < incident.level_at < row.due_at:
         state = "superseded"  # the incident rose to another level (with its own deadlines) before this one was due
-    elif row["missed"] or to_epoch(now) >= row["due_at"]:
+    elif row.missed or now >= row.due_at:
         state = "missed"
     else:
         state = "pending"
-    return Outcome(row["incident_id"], row["level"], row["name"], from_epoch(row["started_at"]),
-                   from_epoch(row["due_at"]), from_epoch(done) if done is not None else None, state)
+    return Outcome(row.incident_id, row.level, row.name, row.started_at, row.due_at, done, state)

@@ -17,14 +17,13 @@ import structlog
 
 from channels.model import Alert
 from daemon import incidents
-from daemon.clock import from_epoch, local, to_epoch
+from daemon.clock import local
 from daemon.config.policy import NotifyConfig, Step
 from daemon.incidents import Incident, Status
-from daemon.incidents.alerts import alert_from_dict
 from daemon.notify import deadlines, pipeline
 from daemon.notify.outbox import Render
 from daemon.notify.pipeline import Notice, NoticeKind, Sent
-from daemon.store import Store, loads
+from daemon.store import Store, timers
 from rules.model import Level
 
 log = structlog.get_logger(__name__)
@@ -108,9 +107,7 @@ class Escalation:
         dues = []
         for index, step in enumerate(policy.steps if policy else ()):
             due = incident.level_at + step.after
-            db.execute(
-                "INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
-                " VALUES ('step', ?, ?, ?, 0, ?)", (incident.id, level_key(incident), index, to_epoch(due)))
+            timers.add_step(db, incident.id, level_key(incident), index, 0, due)
             if step.deadline is not None:
                 dues.append(incident.level_at + step.deadline)
         earliest = deadlines.schedule(db, self.notify, incident)
@@ -124,8 +121,7 @@ class Escalation:
         at = local(now).replace(hour=hour, minute=minute, second=0, microsecond=0)
         if at <= local(now):
             at += timedelta(days=1)
-        db.execute("INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
-                   " VALUES ('digest', '', ?, 0, 0, ?)", (at.date().isoformat(), to_epoch(at)))
+        timers.add_digest(db, at.date().isoformat(), at)
 
     def fire_due(self, store: Store, now: datetime, limit: int = 100) -> int:
         """Fire every due timer, each in its own transaction. Returns how many fired.
@@ -134,55 +130,50 @@ class Escalation:
         fired = 0
         while fired < limit:
             with store.transaction() as db:
-                row = db.execute("SELECT * FROM timers WHERE fired_at IS NULL AND due_at <= ?"
-                                 " ORDER BY due_at, id LIMIT 1", (to_epoch(now),)).fetchone()
-                if row is None:
+                timer = timers.first_due(db, now)
+                if timer is None:
                     break
-                outcome, later = self._fire(db, row, now)
+                outcome, later = self._fire(db, timer, now)
                 if later is not None:
-                    db.execute("UPDATE timers SET due_at = ?, outcome = ? WHERE id = ?",
-                               (to_epoch(later), outcome, row["id"]))
+                    timers.postpone(db, timer.id, later, outcome)
                 else:
-                    db.execute("UPDATE timers SET fired_at = ?, outcome = ? WHERE id = ?",
-                               (to_epoch(now), outcome, row["id"]))
-            lag = (now - from_epoch(row["due_at"])).total_seconds()
-            log.info("timer.fired", kind=row["kind"], incident=row["incident_id"] or None, level=row["level"],
-                     step=row["step"], round=row["round"], outcome=outcome, lag_s=round(lag, 3))
+                    timers.mark_fired(db, timer.id, now, outcome)
+            lag = (now - timer.due_at).total_seconds()
+            log.info("timer.fired", kind=timer.kind, incident=timer.incident_id or None, level=timer.level,
+                     step=timer.step, round=timer.round, outcome=outcome, lag_s=round(lag, 3))
             fired += 1
         return fired
 
-    def _fire(self, db: sqlite3.Connection, row: sqlite3.Row, now: datetime) -> tuple[str, datetime | None]:
-        if row["kind"] == "digest":
+    def _fire(self, db: sqlite3.Connection, timer: timers.Timer, now: datetime) -> tuple[str, datetime | None]:
+        if timer.kind == "digest":
             self.schedule_digest(db, now + timedelta(minutes=1))
             return self._send_digest(db, now), None
-        incident = incidents.get(db, row["incident_id"])
-        level = Level.parse(row["level"].partition("#")[0])  # "red#1": the level of a resurgence episode
-        if row["kind"] == "deadline":
+        incident = incidents.get(db, timer.incident_id)
+        level = Level.parse(timer.level.partition("#")[0])  # "red#1": the level of a resurgence episode
+        if timer.kind == "deadline":
             def enqueue(key: str, incident_id: str, alert: Alert, via: tuple[str, ...],
                         teams: tuple[str, ...]) -> int:
                 return self._enqueue(db, key, incident_id, alert, via, teams, now, level,
                                      kind=NoticeKind.DEADLINE).queued
 
-            return deadlines.fire(db, self.notify, row, incident, now, enqueue), None
+            return deadlines.fire(db, self.notify, timer, incident, now, enqueue), None
         policy = self.notify.policies.get(level)
-        index = int(row["step"])
+        index = timer.step
         step = policy.steps[index] if policy and index < len(policy.steps) else None
-        decision = decide(step, index, incident, level, int(row["round"]), from_epoch(row["due_at"]), self.notify,
-                          now)
+        decision = decide(step, index, incident, level, timer.round, timer.due_at, self.notify, now)
         if decision.action == "defer":
             return f"deferred:{decision.reason}", decision.next_due
         if decision.action == "skip" or step is None:
             return f"skipped:{decision.reason}", None
         if decision.action == "digest":
-            db.execute("INSERT OR IGNORE INTO digest_items (incident_id, step, added_at) VALUES (?, ?, ?)",
-                       (incident.id, index, to_epoch(now)))
+            timers.add_digest_item(db, incident.id, index, now)
             return "digest", None
         alert = replace(incident.alert, kind=decision.kind, step=index, missed=decision.missed)
         if decision.missed:
-            log.warning("timer.coalesced", incident=incident.id, level=row["level"], step=index,
-                        round=row["round"], missed=decision.missed,
+            log.warning("timer.coalesced", incident=incident.id, level=timer.level, step=index,
+                        round=timer.round, missed=decision.missed,
                         next_due=decision.next_due.isoformat() if decision.next_due else None)
-        key = f"{incident.id}:{row['level']}:{index}:{row['round']}"
+        key = f"{incident.id}:{timer.level}:{index}:{timer.round}"
         # Only the first word on a new story waits for others (group_wait); escalations, repeats and
         # deadline reminders are about one story already known, and go at once.
         sent = self._enqueue(db, key, incident.id, alert, step.via, decision.teams, now, level,
@@ -191,21 +182,19 @@ class Escalation:
             return "deferred:quiet hours", sent.held_until
         queued = sent.queued
         if decision.next_due is not None:
-            db.execute("INSERT OR IGNORE INTO timers (kind, incident_id, level, step, round, due_at)"
-                       " VALUES ('step', ?, ?, ?, ?, ?)",
-                       (incident.id, row["level"], index, int(row["round"]) + 1, to_epoch(decision.next_due)))
+            timers.add_step(db, incident.id, timer.level, index, timer.round + 1, decision.next_due)
         return f"sent:{queued}", None
 
     def _send_digest(self, db: sqlite3.Connection, now: datetime) -> str:
-        rows = db.execute("SELECT d.id, d.incident_id, d.step, i.level, i.alert FROM digest_items d"
-                          " JOIN incidents i ON i.id = d.incident_id WHERE d.sent_at IS NULL"
-                          " ORDER BY d.added_at").fetchall()
+        rows = []
+        groups: dict[tuple[str, int], list[Alert]] = {}
+        for item in timers.unsent_digest_items(db):
+            found = incidents.stored_alert(db, item.incident_id)
+            if found is not None:  # an item of an incident no longer stored is left alone
+                rows.append(item)
+                groups.setdefault((str(found[0]), item.step), []).append(found[1])
         if not rows:
             return "digest:empty"
-        groups: dict[tuple[str, int], list[Alert]] = {}
-        for r in rows:
-            groups.setdefault((r["level"], r["step"]), []).append(
-                alert_from_dict(loads(r["alert"])))
         queued = 0
         for (level_name, index), items in groups.items():
             policy = self.notify.policies.get(Level.parse(level_name))
@@ -218,7 +207,7 @@ class Escalation:
                            kind="digest", items=tuple(items))
             queued += self._enqueue(db, f"digest:{day}:{level_name}:{index}", None, digest, step.via,
                                     step.notify, now, Level.parse(level_name), kind=NoticeKind.DIGEST).queued
-        db.executemany("UPDATE digest_items SET sent_at = ? WHERE id = ?", [(to_epoch(now), r["id"]) for r in rows])
+        timers.digest_items_sent(db, [r.id for r in rows], now)
         return f"digest:{len(rows)}:{queued}"
 
     def _enqueue(self, db: sqlite3.Connection, key: str, incident_id: str | None, alert: Alert,

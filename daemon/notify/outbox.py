@@ -79,6 +79,45 @@ def _people(recipients: tuple[Person, ...]) -> list[dict[str, str | None]]:
     return [{"key": p.key, "name": p.name, "role": p.role, "phone": p.phone, "email": p.email} for p in recipients]
 
 
+def record_test_outcome(db: sqlite3.Connection, notification_id: str, ok: bool, detail: str, now: datetime) -> None:
+    """A notification sent straight away (``yuqing notify-test``): sent or failed, never pending (the daemon
+    must not send it again), with its one attempt."""
+    db.execute("UPDATE outbox SET status = ?, attempts = 1, last_error = ?, sent_at = ? WHERE id = ?",
+               ("sent" if ok else "failed", None if ok else detail, to_epoch(now) if ok else None,
+                notification_id))
+    db.execute("INSERT INTO deliveries (notification_id, at, outcome, detail) VALUES (?, ?, ?, ?)",
+               (notification_id, to_epoch(now), "ok" if ok else "failed", detail))
+
+
+def sent_to(db: sqlite3.Connection, incident_id: str) -> list[tuple[str, tuple[Person, ...]]]:
+    """Channel and recipients of every notification about the incident that was sent, oldest first;
+    its 已处置 notices do not count."""
+    rows = db.execute("SELECT channel, recipients FROM outbox WHERE incident_id = ? AND status = 'sent'"
+                      " AND id NOT LIKE '%:resolved:%' ORDER BY created_at, id", (incident_id,)).fetchall()
+    return [(row["channel"], _persons(row["recipients"])) for row in rows]
+
+
+def move_pending(db: sqlite3.Connection, by: timedelta) -> int:
+    """Move the next attempt of every pending notification by ``by`` (after the wall clock stepped).
+    Returns how many moved."""
+    moved: int = db.execute("UPDATE outbox SET next_attempt_at = next_attempt_at + ? WHERE status = 'pending'",
+                            (by.total_seconds(),)).rowcount
+    return moved
+
+
+def sms_count(db: sqlite3.Connection, person: str, since: datetime) -> int:
+    """How many SMS notifications ``person`` was counted for after ``since``."""
+    (count,) = db.execute("SELECT count(*) FROM sms_sent WHERE person = ? AND at > ?",
+                          (person, to_epoch(since))).fetchone()
+    return int(count)
+
+
+def count_sms(db: sqlite3.Connection, notification_id: str, people: tuple[Person, ...], now: datetime) -> None:
+    """One SMS to each of ``people``, for the per-person hourly limit."""
+    db.executemany("INSERT INTO sms_sent (person, at, notification_id) VALUES (?, ?, ?)",
+                   [(person.key, to_epoch(now), notification_id) for person in people])
+
+
 def backoff(attempts: int, rng: random.Random, retry: Retry | None = None) -> timedelta:
     """5 s, 10 s, 20 s … capped at 10 min (notify.yaml ``retry``), with ±20% jitter so retries of many
     items spread out."""
@@ -310,10 +349,14 @@ def combined(group: list[Pending], spec: ChannelSpec | None) -> Notification:
 
 
 def _notification(row: sqlite3.Row) -> Notification:
-    people = tuple(Person(key=p["key"], name=p["name"], role=p.get("role") or "", phone=p.get("phone"),
-                          email=p.get("email")) for p in loads(row["recipients"]))
-    return Notification(id=row["id"], channel=row["channel"], recipients=people, title=row["title"],
-                        body=row["body"], meta=loads(row["meta"]))
+    return Notification(id=row["id"], channel=row["channel"], recipients=_persons(row["recipients"]),
+                        title=row["title"], body=row["body"], meta=loads(row["meta"]))
+
+
+def _persons(recipients: str) -> tuple[Person, ...]:
+    """The people of a stored ``recipients`` column."""
+    return tuple(Person(key=p["key"], name=p["name"], role=p.get("role") or "", phone=p.get("phone"),
+                        email=p.get("email")) for p in loads(recipients))
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ from channels.delivery import addressed
 from channels.masking import mask
 from channels.model import Alert, ChannelSpec, Notification, Person
 from daemon import incidents
-from daemon.clock import to_epoch
 from daemon.config.policy import NotifyConfig
 from daemon.notify import outbox, silences
 from daemon.notify.outbox import Render, Rendered
@@ -120,7 +119,7 @@ def send(db: sqlite3.Connection, notify: NotifyConfig, notice: Notice, now: date
             new = _store(db, notice, spec, people, now, render,
                          notify.group_wait if notice.groupable else timedelta(0))
             if new and spec.address == "phone" and notify.sms_limit is not None:
-                _count_sms(db, f"{notice.key}:{name}", people, now)  # counted once, however often it is given
+                outbox.count_sms(db, f"{notice.key}:{name}", people, now)  # counted once, however often it is given
             queued += new
         if over:
             queued += _overflow(db, notify, notice, name, over, now, render)
@@ -153,15 +152,9 @@ def _split_by_sms_limit(db: sqlite3.Connection, notify: NotifyConfig, notice: No
     allowed: list[Person] = []
     over: list[Person] = []
     for person in recipients:
-        (count,) = db.execute("SELECT count(*) FROM sms_sent WHERE person = ? AND at > ?",
-                              (person.key, to_epoch(now - timedelta(hours=1)))).fetchone()
+        count = outbox.sms_count(db, person.key, now - timedelta(hours=1))
         (over if count >= limit.per_hour else allowed).append(person)
     return tuple(allowed), tuple(over)
-
-
-def _count_sms(db: sqlite3.Connection, notification_id: str, people: tuple[Person, ...], now: datetime) -> None:
-    db.executemany("INSERT INTO sms_sent (person, at, notification_id) VALUES (?, ?, ?)",
-                   [(person.key, to_epoch(now), notification_id) for person in people])
 
 
 def _overflow(db: sqlite3.Connection, notify: NotifyConfig, notice: Notice, channel: str,
@@ -183,8 +176,4 @@ def record_test(db: sqlite3.Connection, notification: Notification, alert: Alert
     or failed (never pending: the daemon must not send it again), with the attempt."""
     outbox.enqueue(db, notification.id, None, notification.channel, notification.recipients,
                    Rendered(notification.title, notification.body, notification.meta), now, alert)
-    db.execute("UPDATE outbox SET status = ?, attempts = 1, last_error = ?, sent_at = ? WHERE id = ?",
-               ("sent" if ok else "failed", None if ok else detail, to_epoch(now) if ok else None,
-                notification.id))
-    db.execute("INSERT INTO deliveries (notification_id, at, outcome, detail) VALUES (?, ?, ?, ?)",
-               (notification.id, to_epoch(now), "ok" if ok else "failed", detail))
+    outbox.record_test_outcome(db, notification.id, ok, detail, now)
