@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import feedparser
 import structlog
@@ -258,3 +258,16 @@ def start_feeds(config: Config, store: Store, spool: Path) -> FeedPoller | None:
     poller = FeedPoller(config.feeds, store, spool)
     poller.start()
     return poller
+
+
+class FeedHeard(NamedTuple):
+    url: str
+    last_item_at: float | None  # UNIX seconds of the newest item seen
+    last_ok_at: float | None  # of the last poll that succeeded
+
+
+def last_heard(store: Store) -> list[FeedHeard]:
+    """Every feed polled so far, by URL: when it last brought a new item and when it last answered."""
+    rows = store.query("SELECT s.url, (SELECT max(at) FROM feed_seen f WHERE f.url = s.url) AS item,"
+                       " s.last_ok_at FROM feed_state s ORDER BY s.url")
+    return [FeedHeard(r["url"], r["item"], r["last_ok_at"]) for r in rows]

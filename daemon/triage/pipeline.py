@@ -26,6 +26,7 @@ from daemon.ingest.folders import MAX_RESUMES, Inbox
 from daemon.ingest.formats import FileRejected, ReaderFailed, read_records
 from daemon.notify.escalation import Escalation
 from daemon.store import Store, dumps, loads
+from daemon.store.messages import find_message
 from daemon.triage.review import ReviewNet, record_review
 from daemon.triage.rulebook import Rulebook
 from rules.message import message_to_dict
@@ -120,7 +121,7 @@ class Pipeline:
     def handle_message(self, message: Message, file: str | None = None) -> Handled:
         now = self.clock.now()
         message = plausible_time(message, now)
-        seen = self.store.find_message(message.id, _hash(message))
+        seen = find_message(self.store, message.id, _hash(message))
         if seen is not None:
             self._update_duplicate(seen.id, message, now)
             log.info("message.duplicate", message=message.id, known_as=seen.id, incident=seen.incident_id)
