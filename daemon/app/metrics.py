@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from daemon import incidents
 from daemon.app.httpapi import Request, Response
 from daemon.clock import to_epoch
+from daemon.notify import outbox
 from daemon.reports.status import last_by_source, reload_failures, rules_loaded
-from daemon.store import Store
+from daemon.store import Store, messages, timers
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -35,33 +37,27 @@ def _family(name: str, kind: str, help_text: str, samples: Iterable[str]) -> lis
 
 
 def render(store: Store, now: datetime) -> str:
-    q = store.query
     lines: list[str] = []
     lines += _family("yuqing_messages_total", "counter", "Messages taken in, by source.", (
-        _sample("yuqing_messages_total", r["n"], {"source": r["source"]})
-        for r in q("SELECT source, count(*) AS n FROM messages GROUP BY source ORDER BY source")))
+        _sample("yuqing_messages_total", n, {"source": source})
+        for source, n in messages.count_by_source(store).items()))
     lines += _family("yuqing_verdicts_total", "counter", "Messages graded, by level (none: no rule matched).", (
-        _sample("yuqing_verdicts_total", r["n"], {"level": r["level"]})
-        for r in q("SELECT level, count(*) AS n FROM messages GROUP BY level ORDER BY level")))
+        _sample("yuqing_verdicts_total", n, {"level": level}) for level, n in messages.count_by_level(store).items()))
     lines += _family("yuqing_notifications_total", "counter",
                      "Delivery attempts by channel and result (ok, retry, permanent).", (
-        _sample("yuqing_notifications_total", r["n"], {"channel": r["channel"], "result": r["outcome"]})
-        for r in q("SELECT o.channel, d.outcome, count(*) AS n FROM deliveries d JOIN outbox o"
-                   " ON o.id = d.notification_id GROUP BY o.channel, d.outcome ORDER BY o.channel, d.outcome")))
+        _sample("yuqing_notifications_total", n, {"channel": channel, "result": outcome})
+        for channel, outcome, n in outbox.attempts_by_channel(store)))
     lines += _family("yuqing_outbox_depth", "gauge", "Notifications in the outbox by status.", (
-        _sample("yuqing_outbox_depth", r["n"], {"status": r["status"]})
-        for r in q("SELECT status, count(*) AS n FROM outbox WHERE status != 'sent' GROUP BY status ORDER BY status")))
-    pending = store.one("SELECT count(*) AS n, min(CASE WHEN due_at <= ? THEN due_at END) AS overdue"
-                        " FROM timers WHERE fired_at IS NULL", (to_epoch(now),))
-    lag = max(0.0, to_epoch(now) - pending["overdue"]) if pending and pending["overdue"] else 0.0
+        _sample("yuqing_outbox_depth", n, {"status": status})
+        for status, n in outbox.counts_by_status(store).items() if status != "sent"))
+    pending = timers.pending_summary(store, now)
+    lag = max(0.0, to_epoch(now) - pending.oldest_overdue) if pending.oldest_overdue else 0.0
     lines += _family("yuqing_timers_pending", "gauge", "Escalation and digest timers not yet fired.",
-                     [_sample("yuqing_timers_pending", pending["n"] if pending else 0)])
+                     [_sample("yuqing_timers_pending", pending.total)])
     lines += _family("yuqing_timer_lag_seconds", "gauge", "How late the oldest due, unfired timer is.",
                      [_sample("yuqing_timer_lag_seconds", round(lag, 3))])
     lines += _family("yuqing_incidents_open", "gauge", "Open or acknowledged incidents by level.", (
-        _sample("yuqing_incidents_open", r["n"], {"level": r["level"]})
-        for r in q("SELECT level, count(*) AS n FROM incidents WHERE status IN ('open', 'acknowledged')"
-                   " GROUP BY level ORDER BY level")))
+        _sample("yuqing_incidents_open", n, {"level": level}) for level, n in incidents.open_by_level(store).items()))
     lines += _family("yuqing_store_writable", "gauge",
                      "1 while the state database takes writes; 0 while new work is paused because it cannot.",
                      [_sample("yuqing_store_writable", 1 if store.health.writable else 0)])

@@ -148,7 +148,7 @@ class Service:
         self._prune(now)
         self.outbox.deliver_due(self.clock.now, flush=True)  # --once waits for nothing: groups go now
         self.outbox.close()
-        log.info("service.done", **store.counts())
+        log.info("service.done", **status.counts(store))
         store.close()
         return 0
 
@@ -197,7 +197,7 @@ class Service:
             self.delivery_wakeup.set()
             delivery.join(timeout=30)
             self.pipeline.rulebook.close()
-            log.info("service.stopped", **store.counts())
+            log.info("service.stopped", **status.counts(store))
             store.close()
         return self.exit_code
 

@@ -17,7 +17,7 @@ import enum
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from channels.model import Alert
 from daemon.clock import from_epoch, local, to_epoch
@@ -335,3 +335,91 @@ def last_event_id(db: sqlite3.Connection) -> int:
     """The id of the latest incident event (0 when there is none)."""
     last: int = db.execute("SELECT coalesce(max(id), 0) FROM incident_events").fetchone()[0]
     return last
+
+
+# ---------------------------------------------------------------- reads for reports and status
+
+
+class Opened(NamedTuple):
+    id: str
+    level: str
+    opened_at: datetime
+
+
+class IncidentEvent(NamedTuple):
+    incident_id: str
+    at: datetime
+    kind: str
+    level: str | None
+    actor: str | None
+    detail: str
+
+
+def by_ids(store: Store, incident_ids: list[str]) -> list[Incident]:
+    """These incidents in the order given, read at once; an id not stored raises ``IncidentError``."""
+    ids = sorted(set(incident_ids))
+    found = {r["id"]: _from_row(r) for r in store.query(
+        f"SELECT * FROM incidents WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))} if ids else {}
+    missing = [i for i in incident_ids if i not in found]
+    if missing:
+        raise IncidentError(f"no incident {missing[0]}")
+    return [found[i] for i in incident_ids]
+
+
+def opened_between(store: Store, start: datetime, end: datetime) -> list[Opened]:
+    """Incidents opened in [start, end), in the order they were opened."""
+    return [Opened(r["id"], r["level"], from_epoch(r["opened_at"])) for r in store.query(
+        "SELECT id, level, opened_at FROM incidents WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at, id",
+        (to_epoch(start), to_epoch(end)))]
+
+
+def with_deadline_between(store: Store, start: datetime, end: datetime) -> list[str]:
+    """Incidents whose ``deadline_at`` falls in [start, end)."""
+    return [r["id"] for r in store.query("SELECT id FROM incidents WHERE deadline_at >= ? AND deadline_at < ?",
+                                         (to_epoch(start), to_epoch(end)))]
+
+
+def with_events_between(store: Store, start: datetime, end: datetime, kind: str | None = None) -> set[str]:
+    """Incidents with an event (of ``kind``, else any) in [start, end)."""
+    sql = "SELECT DISTINCT incident_id FROM incident_events WHERE at >= ? AND at < ?"
+    params: tuple[object, ...] = (to_epoch(start), to_epoch(end))
+    if kind is not None:
+        sql, params = sql + " AND kind = ?", (*params, kind)
+    return {r["incident_id"] for r in store.query(sql, params)}
+
+
+def events_of(store: Store, incident_ids: list[str], kinds: tuple[str, ...]) -> dict[str, list[IncidentEvent]]:
+    """The events of these kinds of each incident, oldest first, by incident id (none: left out)."""
+    ids = sorted(set(incident_ids))
+    if not ids or not kinds:
+        return {}
+    found: dict[str, list[IncidentEvent]] = {}
+    rows = store.query(f"SELECT incident_id, at, kind, level, actor, detail FROM incident_events WHERE incident_id"
+                       f" IN ({','.join('?' * len(ids))}) AND kind IN ({','.join('?' * len(kinds))})"
+                       " ORDER BY at, id", (*ids, *kinds))
+    for r in rows:
+        found.setdefault(r["incident_id"], []).append(IncidentEvent(
+            r["incident_id"], from_epoch(r["at"]), r["kind"], r["level"], r["actor"], r["detail"]))
+    return found
+
+
+def first_messages(store: Store, incident_ids: list[str]) -> dict[str, str]:
+    """The message that opened each of these incidents, by incident id (ids not stored: left out)."""
+    ids = sorted(set(incident_ids))
+    if not ids:
+        return {}
+    return {r["id"]: r["first_message"] for r in store.query(
+        f"SELECT id, first_message FROM incidents WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))}
+
+
+def open_by_level(store: Store) -> dict[str, int]:
+    """Open or acknowledged incidents per level, by level name."""
+    return {r["level"]: int(r["n"]) for r in store.query(
+        "SELECT level, count(*) AS n FROM incidents WHERE status IN ('open', 'acknowledged')"
+        " GROUP BY level ORDER BY level")}
+
+
+def count_not_resolved(store: Store) -> int:
+    """Incidents in any status but resolved (closed and merged ones count)."""
+    row = store.one("SELECT count(*) FROM incidents WHERE status != 'resolved'")
+    return int(row[0]) if row else 0

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import feedparser
 import structlog
@@ -274,3 +274,16 @@ def move_polls(db: sqlite3.Connection, by: timedelta) -> int:
     moved: int = db.execute("UPDATE feed_state SET next_poll_at = next_poll_at + ? WHERE next_poll_at IS NOT NULL",
                             (by.total_seconds(),)).rowcount
     return moved
+
+
+class FeedHeard(NamedTuple):
+    url: str
+    last_item_at: float | None  # UNIX seconds of the newest item seen
+    last_ok_at: float | None  # of the last poll that succeeded
+
+
+def last_heard(store: Store) -> list[FeedHeard]:
+    """Every feed polled so far, by URL: when it last brought a new item and when it last answered."""
+    rows = store.query("SELECT s.url, (SELECT max(at) FROM feed_seen f WHERE f.url = s.url) AS item,"
+                       " s.last_ok_at FROM feed_state s ORDER BY s.url")
+    return [FeedHeard(r["url"], r["item"], r["last_ok_at"]) for r in rows]

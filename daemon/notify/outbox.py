@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 
@@ -376,3 +376,56 @@ def of_incident(store: Store, incident_id: str) -> list[Queued]:
                        " ORDER BY created_at, rowid", (incident_id,))
     return [Queued(r["channel"], r["title"], r["status"], tuple(loads(r["recipients"])), r["created_at"])
             for r in rows]
+
+
+# ---------------------------------------------------------------- reads for reports, status and metrics
+
+
+class OutboxEntry(NamedTuple):
+    """An outbox entry as the ledger tells it: who was told, over which channel, with what outcome."""
+
+    incident_id: str
+    channel: str
+    recipients: tuple[dict[str, Any], ...]  # as stored: key, name, role, phone, email
+    status: str
+    created_at: float  # UNIX seconds
+    sent_at: float | None
+
+
+class ChannelError(NamedTuple):
+    channel: str
+    error: str
+    next_attempt_at: float  # UNIX seconds
+
+
+def counts_by_status(store: Store) -> dict[str, int]:
+    """Notifications per status (pending, sent, failed), by status name."""
+    return {r["status"]: int(r["n"]) for r in store.query(
+        "SELECT status, count(*) AS n FROM outbox GROUP BY status ORDER BY status")}
+
+
+def last_errors(store: Store, limit: int) -> list[ChannelError]:
+    """The most recent errors, by the next try still planned, latest first."""
+    return [ChannelError(r["channel"], r["last_error"], r["next_attempt_at"]) for r in store.query(
+        "SELECT channel, last_error, next_attempt_at FROM outbox WHERE last_error IS NOT NULL"
+        " ORDER BY next_attempt_at DESC LIMIT ?", (limit,))]
+
+
+def attempts_by_channel(store: Store) -> list[tuple[str, str, int]]:
+    """Delivery attempts as (channel, outcome, count), by channel then outcome."""
+    return [(r["channel"], r["outcome"], int(r["n"])) for r in store.query(
+        "SELECT o.channel, d.outcome, count(*) AS n FROM deliveries d JOIN outbox o ON o.id = d.notification_id"
+        " GROUP BY o.channel, d.outcome ORDER BY o.channel, d.outcome")]
+
+
+def for_incidents(store: Store, incident_ids: list[str]) -> dict[str, list[OutboxEntry]]:
+    """Each incident's notifications, oldest first, by incident id (none: left out)."""
+    ids = sorted(set(incident_ids))
+    if not ids:
+        return {}
+    found: dict[str, list[OutboxEntry]] = {}
+    for r in store.query(f"SELECT incident_id, channel, recipients, status, created_at, sent_at FROM outbox"
+                         f" WHERE incident_id IN ({','.join('?' * len(ids))}) ORDER BY created_at, id", tuple(ids)):
+        found.setdefault(r["incident_id"], []).append(OutboxEntry(
+            r["incident_id"], r["channel"], tuple(loads(r["recipients"])), r["status"], r["created_at"], r["sent_at"]))
+    return found

@@ -22,10 +22,10 @@ from typing import Literal
 
 from channels.masking import mask
 from daemon import incidents
-from daemon.clock import from_epoch, local, to_epoch
+from daemon.clock import local, to_epoch
 from daemon.config.policy import NotifyConfig
 from daemon.incidents import Incident
-from daemon.store import Store
+from daemon.store import Store, messages, timers
 from daemon.triage import review
 from rules.county import SEVERITY_ORDER, SHANGHAI
 from rules.model import Level
@@ -119,23 +119,18 @@ class Report:
 
 
 def build_report(store: Store, period: Period, now: datetime, notify: NotifyConfig | None = None) -> Report:
-    start, end = to_epoch(period.start), to_epoch(period.end)
+    start, end = period.start, period.end
     # News in the period: an event (opened, raised, acknowledged …), a new incident or a new message.
-    ids = [r["incident_id"] for r in store.query(
-        "SELECT incident_id FROM incident_events WHERE at >= ? AND at < ?"
-        " UNION SELECT id FROM incidents WHERE opened_at >= ? AND opened_at < ?"
-        " UNION SELECT incident_id FROM messages WHERE incident_id IS NOT NULL AND received_at >= ? AND received_at < ?"
-        " ORDER BY 1", (start, end, start, end, start, end))]
-    regions = _regions(store, ids)
-    lines = sorted((line_for(store_incident, regions) for store_incident in _incidents(store, ids)),
+    opened = incidents.opened_between(store, start, end)
+    ids = sorted(incidents.with_events_between(store, start, end) | {o.id for o in opened}
+                 | messages.incidents_with_messages_between(store, start, end))
+    regions = region_of(store, ids)
+    lines = sorted((line_for(store_incident, regions) for store_incident in incidents.by_ids(store, ids)),
                    key=_seriousness)
-    resurged = {r["incident_id"] for r in store.query(
-        "SELECT incident_id FROM incident_events WHERE kind = 'resurgence' AND at >= ? AND at < ?", (start, end))}
-    row = store.one("SELECT count(*) FROM messages WHERE received_at >= ? AND received_at < ?", (start, end))
-    opened = store.one("SELECT count(*) FROM incidents WHERE opened_at >= ? AND opened_at < ?", (start, end))
+    resurged = incidents.with_events_between(store, start, end, kind="resurgence")
     return Report(
-        period=period, generated_at=now, messages=int(row[0]) if row else 0,
-        new_incidents=int(opened[0]) if opened else 0, active=tuple(lines),
+        period=period, generated_at=now, messages=messages.count_received_between(store, start, end),
+        new_incidents=len(opened), active=tuple(lines),
         by_level=_ordered(Counter(line.level for line in lines), SEVERITY_ORDER),
         by_category=_count(line.category or "未分类" for line in lines),
         by_source=_count(line.first_source for line in lines), by_region=_count(line.region for line in lines),
@@ -145,23 +140,16 @@ def build_report(store: Store, period: Period, now: datetime, notify: NotifyConf
     )
 
 
-def _incidents(store: Store, ids: list[str]) -> list[Incident]:
-    return [incidents.get(store.db, incident_id) for incident_id in ids]
-
-
 def _seriousness(line: IncidentLine) -> tuple[int, float, str]:
     rank = SEVERITY_ORDER.index(line.level) if line.level in SEVERITY_ORDER else len(SEVERITY_ORDER)
     return rank, -float(line.spread.get("messages", 0)) - float(line.spread.get("reposts", 0)) / 1000, line.id
 
 
-def _regions(store: Store, ids: list[str]) -> dict[str, str]:
+def region_of(store: Store, ids: list[str]) -> dict[str, str]:
     """An incident's region is its first message's (collectors set it; many messages have none)."""
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    rows = store.query(f"SELECT i.id, json_extract(m.data, '$.region') AS region FROM incidents i"
-                       f" LEFT JOIN messages m ON m.id = i.first_message WHERE i.id IN ({marks})", tuple(ids))
-    return {r["id"]: r["region"] or UNKNOWN for r in rows}
+    first = incidents.first_messages(store, ids)
+    regions = messages.regions(store, first.values())
+    return {incident_id: regions.get(message_id) or UNKNOWN for incident_id, message_id in first.items()}
 
 
 def line_for(incident: Incident, regions: dict[str, str]) -> IncidentLine:
@@ -177,14 +165,12 @@ def line_for(incident: Incident, regions: dict[str, str]) -> IncidentLine:
 def trend(store: Store, end: datetime) -> tuple[tuple[date, dict[str, int]], ...]:
     """Incidents opened per local day and level over the ``TREND_DAYS`` days before ``end``."""
     start = end - timedelta(days=TREND_DAYS)
-    rows = store.query("SELECT opened_at, level FROM incidents WHERE opened_at >= ? AND opened_at < ?",
-                       (to_epoch(start), to_epoch(end)))
     days = [local(start).date() + timedelta(days=i) for i in range(TREND_DAYS)]
     counts: dict[date, Counter[str]] = {d: Counter() for d in days}
-    for r in rows:
-        day = local(from_epoch(r["opened_at"])).date()
+    for opened in incidents.opened_between(store, start, end):
+        day = local(opened.opened_at).date()
         if day in counts:
-            counts[day][r["level"]] += 1
+            counts[day][opened.level] += 1
     return tuple((d, {level: counts[d][level] for level in SEVERITY_ORDER}) for d in days)
 
 
@@ -211,11 +197,10 @@ def deadline_teams(incident: Incident, notify: NotifyConfig | None) -> tuple[str
 
 def deadlines(store: Store, period: Period, now: datetime, notify: NotifyConfig | None) -> tuple[DeadlineRow, ...]:
     """Deadlines falling due within the period, met or missed, by team; one incident counts for each team."""
-    ids = [r["id"] for r in store.query("SELECT id FROM incidents WHERE deadline_at >= ? AND deadline_at < ?",
-                                        (to_epoch(period.start), to_epoch(period.end)))]
+    ids = incidents.with_deadline_between(store, period.start, period.end)
     tally: dict[str, Counter[str]] = {}
     recorded = _recorded_deadlines(store, period, now)
-    for incident in _incidents(store, sorted(set(ids) | {incident_id for incident_id, _ in recorded})):
+    for incident in incidents.by_ids(store, sorted(set(ids) | {incident_id for incident_id, _ in recorded})):
         states: list[str | None] = [s for i, s in recorded if i == incident.id]
         states = states or [deadline_state(incident, min(now, period.end))]
         for team in deadline_teams(incident, notify):
@@ -228,13 +213,12 @@ def _recorded_deadlines(store: Store, period: Period, now: datetime) -> list[tup
     """Deadlines escalation recorded one by one (the ``deadlines`` table), when that table exists:
     each is met, missed or pending on its own. Empty: fall back on ``incidents.deadline_at``."""
     try:
-        rows = store.query("SELECT incident_id, due_at, met_at, missed FROM deadlines WHERE due_at >= ? AND due_at < ?",
-                           (to_epoch(period.start), to_epoch(period.end)))
+        rows = timers.deadlines_due_between(store, period.start, period.end)
     except sqlite3.OperationalError:
         return []
     cutoff = to_epoch(min(now, period.end))
-    return [(r["incident_id"], "met" if r["met_at"] is not None and r["met_at"] <= r["due_at"] else
-             "missed" if r["missed"] or r["met_at"] is not None or cutoff > r["due_at"] else "pending") for r in rows]
+    return [(r.incident_id, "met" if r.met_at is not None and r.met_at <= r.due_at else
+             "missed" if r.missed or r.met_at is not None or cutoff > r.due_at else "pending") for r in rows]
 
 
 def _count(values: Iterable[str]) -> dict[str, int]:

@@ -14,10 +14,12 @@ from datetime import date, datetime, time, timedelta
 
 from channels.masking import mask
 from daemon import incidents
-from daemon.clock import from_epoch, local, to_epoch
+from daemon.clock import from_epoch, local
 from daemon.config.policy import NotifyConfig
-from daemon.reports.figures import IncidentLine, deadline_state, deadline_teams, line_for
-from daemon.store import Store, loads
+from daemon.incidents import Incident
+from daemon.notify import outbox
+from daemon.reports.figures import UNKNOWN, IncidentLine, deadline_state, deadline_teams, line_for, region_of
+from daemon.store import Store, audit
 from rules.county import SHANGHAI
 
 HEADER = ("编号", "等级", "等级变化", "类别", "事件", "首发时间", "首发来源", "首发链接", "传播情况",
@@ -58,58 +60,61 @@ def span(first: date, last: date) -> tuple[datetime, datetime]:
 
 def ledger(store: Store, first: date, last: date, now: datetime, notify: NotifyConfig | None = None) -> list[LedgerRow]:
     start, end = span(first, last)
-    ids = [r["id"] for r in store.query("SELECT id FROM incidents WHERE opened_at >= ? AND opened_at < ?"
-                                        " ORDER BY opened_at, id", (to_epoch(start), to_epoch(end)))]
-    return [row_for(store, incident_id, now, notify) for incident_id in ids]
+    ids = [opened.id for opened in incidents.opened_between(store, start, end)]
+    # Each table read once for every incident of the span, not once per incident: a span may be months.
+    handled = Handling(
+        regions=region_of(store, ids), events=incidents.events_of(store, ids, (*EVENT_WORDS, "acknowledged")),
+        notified=outbox.for_incidents(store, ids), resolutions=audit.entries_for_incidents(store, ids, "resolve"))
+    return [row_for(incident, handled, now, notify) for incident in incidents.by_ids(store, ids)]
 
 
-def row_for(store: Store, incident_id: str, now: datetime, notify: NotifyConfig | None) -> LedgerRow:
-    incident = incidents.get(store.db, incident_id)
-    region = store.one("SELECT json_extract(data, '$.region') AS r FROM messages WHERE id = "
-                       "(SELECT first_message FROM incidents WHERE id = ?)", (incident_id,))
-    line: IncidentLine = line_for(incident, {incident_id: (region["r"] if region else None) or "未知"})
+@dataclass(frozen=True)
+class Handling:
+    """What the ledger tells of its incidents besides the incidents themselves, by incident id."""
+
+    regions: dict[str, str]
+    events: dict[str, list[incidents.IncidentEvent]]
+    notified: dict[str, list[outbox.OutboxEntry]]
+    resolutions: dict[str, list[audit.AuditEntry]]
+
+
+def row_for(incident: Incident, handled: Handling, now: datetime, notify: NotifyConfig | None) -> LedgerRow:
+    line: IncidentLine = line_for(incident, {incident.id: handled.regions.get(incident.id, UNKNOWN)})
     state = deadline_state(incident, now)
     deadline = ""
     if incident.deadline_at is not None:
         deadline = f"{_at(incident.deadline_at)}（{'、'.join(deadline_teams(incident, notify))}）"
+    events = handled.events.get(incident.id, [])
     return LedgerRow(
-        id=incident.id, level=incident.level.label, history=_history(store, incident_id),
+        id=incident.id, level=incident.level.label, history=_history(events),
         category=mask(incident.category),
         title=mask(incident.title), first_seen=_at(line.first_seen), first_source=line.first_source,
-        first_url=line.first_url or "", spread=line.spread_text, notified=_notified(store, incident_id),
-        acknowledged=_acks(store, incident_id), deadline=deadline,
+        first_url=line.first_url or "", spread=line.spread_text,
+        notified=_notified(handled.notified.get(incident.id, [])), acknowledged=_acks(events), deadline=deadline,
         deadline_met=DEADLINE_WORDS[state] if state else "", status=line.status,
-        resolution=_resolution(store, incident_id))
+        resolution=_resolution(handled.resolutions.get(incident.id, [])))
 
 
-def _history(store: Store, incident_id: str) -> str:
-    rows = store.query("SELECT at, kind, level FROM incident_events WHERE incident_id = ?"
-                       " AND kind IN ('opened', 'raised', 'resurgence') ORDER BY at, id", (incident_id,))
-    return "；".join(f"{_at(from_epoch(r['at']))} {EVENT_WORDS[r['kind']]}{_label(r['level'])}" for r in rows)
+def _history(events: list[incidents.IncidentEvent]) -> str:
+    return "；".join(f"{_at(e.at)} {EVENT_WORDS[e.kind]}{_label(e.level)}" for e in events if e.kind in EVENT_WORDS)
 
 
-def _notified(store: Store, incident_id: str) -> str:
+def _notified(queued: list[outbox.OutboxEntry]) -> str:
     """Who was told when, over which channel; the delivery time when a channel accepted it."""
-    rows = store.query("SELECT channel, recipients, status, created_at, sent_at FROM outbox WHERE incident_id = ?"
-                       " ORDER BY created_at, id", (incident_id,))
     parts = []
-    for r in rows:
-        names = "、".join(p.get("name") or p.get("key") or "" for p in loads(r["recipients"])) or "群组"
-        at = from_epoch(r["sent_at"] or r["created_at"])
-        parts.append(f"{_at(at)} {r['channel']}→{names}（{OUTCOME_WORDS.get(r['status'], r['status'])}）")
+    for q in queued:
+        names = "、".join(p.get("name") or p.get("key") or "" for p in q.recipients) or "群组"
+        at = from_epoch(q.sent_at or q.created_at)
+        parts.append(f"{_at(at)} {q.channel}→{names}（{OUTCOME_WORDS.get(q.status, q.status)}）")
     return "；".join(parts)
 
 
-def _acks(store: Store, incident_id: str) -> str:
-    rows = store.query("SELECT at, actor FROM incident_events WHERE incident_id = ? AND kind = 'acknowledged'"
-                       " ORDER BY at, id", (incident_id,))
-    return "；".join(f"{_at(from_epoch(r['at']))} {r['actor']}" for r in rows)
+def _acks(events: list[incidents.IncidentEvent]) -> str:
+    return "；".join(f"{_at(e.at)} {e.actor}" for e in events if e.kind == "acknowledged")
 
 
-def _resolution(store: Store, incident_id: str) -> str:
-    rows = store.query("SELECT at, actor, detail FROM audit WHERE incident_id = ? AND action = 'resolve'"
-                       " ORDER BY at, id", (incident_id,))
-    return "；".join(mask(f"{_at(from_epoch(r['at']))} {r['actor']}：{r['detail'] or '已处置'}") for r in rows)
+def _resolution(entries: list[audit.AuditEntry]) -> str:
+    return "；".join(mask(f"{_at(e.at)} {e.actor}：{e.detail or '已处置'}") for e in entries)
 
 
 def _at(value: datetime | None) -> str:

@@ -10,6 +10,7 @@ A daily report due on day D covers D-1; a weekly one covers the seven days endin
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -56,24 +57,20 @@ def next_runs(config: Config, now: datetime) -> list[tuple[Kind, datetime]]:
 def schedule(store: Store, config: Config, now: datetime) -> None:
     with store.transaction() as db:
         for kind, at in next_runs(config, now):
-            db.execute("INSERT OR IGNORE INTO report_timers (kind, day, due_at) VALUES (?, ?, ?)",
-                       (kind, covered_day(kind, local(at).date()).isoformat(), to_epoch(at)))
+            add_run(db, kind, covered_day(kind, local(at).date()).isoformat(), at)
 
 
 def fire_due(store: Store, config: Config, notify: NotifyConfig, now: datetime) -> int:
     """Send every due report and schedule the next. Returns how many notifications were queued."""
     queued = 0
-    for row in store.query("SELECT kind, day FROM report_timers WHERE fired_at IS NULL AND due_at <= ?"
-                           " ORDER BY due_at", (to_epoch(now),)):
-        kind: Kind = "weekly" if row["kind"] == "weekly" else "daily"
-        sent = send_report(store, config, notify, kind, date.fromisoformat(row["day"]), now)
+    for stored_kind, day in due_runs(store, now):
+        kind: Kind = "weekly" if stored_kind == "weekly" else "daily"
+        sent = send_report(store, config, notify, kind, date.fromisoformat(day), now)
         with store.transaction() as db:
             if sent.held_until is not None:  # quiet hours cover the report's time: it goes when they end
-                db.execute("UPDATE report_timers SET due_at = ?, outcome = 'held:quiet hours' WHERE kind = ?"
-                           " AND day = ?", (to_epoch(sent.held_until), row["kind"], row["day"]))
+                hold_run(db, stored_kind, day, sent.held_until)
                 continue
-            db.execute("UPDATE report_timers SET fired_at = ?, outcome = ? WHERE kind = ? AND day = ?",
-                       (to_epoch(now), f"queued:{sent.queued}", row["kind"], row["day"]))
+            mark_fired(db, stored_kind, day, now, f"queued:{sent.queued}")
         queued += sent.queued
     schedule(store, config, now)
     return queued
@@ -116,3 +113,27 @@ def _rendered(spec: ChannelSpec, report: RenderedReport, files: list[Path], atta
         parts = pack(report.images, {attachment: report.xlsx})
         return Rendered(title, report.text, {"html": report.html, **parts})
     return Rendered(title, report.text + "\n报告文件：" + "、".join(str(f) for f in files), {})
+
+
+# ---------------------------------------------------------------- the report_timers table
+
+
+def add_run(db: sqlite3.Connection, kind: str, day: str, due: datetime) -> None:
+    """Schedule the run covering ``day`` (kept as it is when already scheduled)."""
+    db.execute("INSERT OR IGNORE INTO report_timers (kind, day, due_at) VALUES (?, ?, ?)", (kind, day, to_epoch(due)))
+
+
+def due_runs(store: Store, now: datetime) -> list[tuple[str, str]]:
+    """(kind, day) of every run not yet fired and due by ``now``, the earliest first."""
+    return [(r["kind"], r["day"]) for r in store.query(
+        "SELECT kind, day FROM report_timers WHERE fired_at IS NULL AND due_at <= ? ORDER BY due_at", (to_epoch(now),))]
+
+
+def hold_run(db: sqlite3.Connection, kind: str, day: str, until: datetime) -> None:
+    db.execute("UPDATE report_timers SET due_at = ?, outcome = 'held:quiet hours' WHERE kind = ? AND day = ?",
+               (to_epoch(until), kind, day))
+
+
+def mark_fired(db: sqlite3.Connection, kind: str, day: str, now: datetime, outcome: str) -> None:
+    db.execute("UPDATE report_timers SET fired_at = ?, outcome = ? WHERE kind = ? AND day = ?",
+               (to_epoch(now), outcome, kind, day))

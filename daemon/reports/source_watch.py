@@ -11,7 +11,7 @@ never delivered after an install is reported too.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,7 +27,7 @@ from daemon.notify.admin import admin_channels
 from daemon.notify.outbox import Rendered
 from daemon.notify.pipeline import Notice, NoticeKind
 from daemon.reports.status import last_by_feed, last_by_source
-from daemon.store import Store
+from daemon.store import Store, messages, meta
 from rules.model import Level
 
 log = structlog.get_logger(__name__)
@@ -59,13 +59,12 @@ def silences(config: Config, store: Store, now: datetime) -> list[Silence]:
     if not watched:
         return []
     started = _watch_started(store, now)
-    sources = last_by_source(store)
-    feeds = last_by_feed(store)
-    inboxes = {r["inbox"]: r["at"] for r in store.query("SELECT inbox, max(at) AS at FROM files GROUP BY inbox")}
+    heard: dict[str, Mapping[str, float | None]] = {
+        "source": last_by_source(store), "inbox": messages.last_file_by_inbox(store), "feed": last_by_feed(store)}
     out = []
     for key, label, expect in watched:
         kind, _, name = key.partition(":")
-        last = {"source": sources, "inbox": inboxes, "feed": feeds}[kind].get(name)
+        last = heard[kind].get(name)
         since = from_epoch(last) if last is not None else started
         if now - since > expect:
             out.append(Silence(key, label, expect, since))
@@ -74,9 +73,10 @@ def silences(config: Config, store: Store, now: datetime) -> list[Silence]:
 
 def _watch_started(store: Store, now: datetime) -> datetime:
     with store.transaction() as db:
-        db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (STARTED_KEY, str(to_epoch(now))))
-        row = db.execute("SELECT value FROM meta WHERE key = ?", (STARTED_KEY,)).fetchone()
-    return from_epoch(float(row["value"]))
+        meta.put_if_absent(db, STARTED_KEY, str(to_epoch(now)))
+        started = meta.value(db, STARTED_KEY)
+    assert started is not None  # written just above, in the same transaction
+    return from_epoch(float(started))
 
 
 def check(config: Config, store: Store, notify: NotifyConfig, now: datetime) -> int:

@@ -11,9 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from channels.delivery import mask_url, mask_urls_in
+from daemon import incidents
 from daemon.clock import from_epoch, local, to_epoch
 from daemon.config import Config
-from daemon.store import Store, dumps
+from daemon.ingest import feeds
+from daemon.notify import outbox
+from daemon.store import Store, dumps, messages, meta, timers
 from rules.county import SEVERITY_ORDER
 from rules.text import available_backend
 
@@ -23,37 +26,32 @@ RELOAD_FAILURES_KEY = "status:reload_failures"
 
 def record_rules(store: Store, version: str, rules: int, now: datetime) -> None:
     with store.transaction() as db:
-        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                   (RULES_KEY, dumps({"version": version, "rules": rules, "loaded_at": to_epoch(now)})))
+        meta.put(db, RULES_KEY, dumps({"version": version, "rules": rules, "loaded_at": to_epoch(now)}))
 
 
 def record_reload_failure(store: Store) -> None:
     with store.transaction() as db:
-        db.execute("INSERT INTO meta VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET"
-                   " value = CAST(value AS INTEGER) + 1", (RELOAD_FAILURES_KEY,))
+        meta.increment(db, RELOAD_FAILURES_KEY)
 
 
 def rules_loaded(store: Store) -> dict[str, Any]:
-    row = store.one("SELECT value FROM meta WHERE key = ?", (RULES_KEY,))
-    found: dict[str, Any] = json.loads(row["value"]) if row else {}
+    text = meta.value(store.db, RULES_KEY)
+    found: dict[str, Any] = json.loads(text) if text is not None else {}
     return found
 
 
 def reload_failures(store: Store) -> int:
-    row = store.one("SELECT value FROM meta WHERE key = ?", (RELOAD_FAILURES_KEY,))
-    return int(row["value"]) if row else 0
+    text = meta.value(store.db, RELOAD_FAILURES_KEY)
+    return int(text) if text is not None else 0
 
 
 def last_by_source(store: Store) -> dict[str, float]:
-    return {r["source"]: r["at"] for r in store.query(
-        "SELECT source, max(received_at) AS at FROM messages GROUP BY source ORDER BY source")}
+    return messages.last_received_by_source(store)
 
 
 def last_by_feed(store: Store) -> dict[str, float | None]:
     """A feed's last new item (feed_seen), else its last good poll."""
-    rows = store.query("SELECT s.url, (SELECT max(at) FROM feed_seen f WHERE f.url = s.url) AS item,"
-                       " s.last_ok_at FROM feed_state s ORDER BY s.url")
-    return {r["url"]: r["item"] if r["item"] is not None else r["last_ok_at"] for r in rows}
+    return {f.url: f.last_item_at if f.last_item_at is not None else f.last_ok_at for f in feeds.last_heard(store)}
 
 
 def inbox_backlog(config: Config) -> dict[str, int]:
@@ -72,37 +70,41 @@ def gather(config: Config, store: Store, now: datetime) -> dict[str, Any]:
     def at(epoch: float | None) -> str | None:
         return None if epoch is None else local(from_epoch(epoch)).isoformat(timespec="seconds")
 
-    open_levels = {r["level"]: r["n"] for r in store.query(
-        "SELECT level, count(*) AS n FROM incidents WHERE status IN ('open', 'acknowledged') GROUP BY level")}
-    timers = store.one("SELECT count(*) AS n, min(due_at) AS next FROM timers WHERE fired_at IS NULL")
-    overdue = store.one("SELECT min(due_at) AS due FROM timers WHERE fired_at IS NULL AND due_at <= ?",
-                        (to_epoch(now),))
-    outbox = {r["status"]: r["n"] for r in store.query("SELECT status, count(*) AS n FROM outbox GROUP BY status")}
-    errors = store.query("SELECT channel, last_error, next_attempt_at FROM outbox WHERE last_error IS NOT NULL"
-                         " ORDER BY next_attempt_at DESC LIMIT 5")
+    open_levels = incidents.open_by_level(store)
+    pending = timers.pending_summary(store, now)
+    queued = outbox.counts_by_status(store)
+    errors = outbox.last_errors(store, 5)
     rules = rules_loaded(store)
     return {
         "inbox_backlog": inbox_backlog(config),
-        "files_failed": _count(store, "SELECT count(*) FROM files WHERE status = 'failed'"),
-        "messages": _count(store, "SELECT count(*) FROM messages"),
+        "files_failed": messages.count_failed_files(store),
+        "messages": messages.count_messages(store),
         "last_message_by_source": {k: at(v) for k, v in last_by_source(store).items()},
         "last_item_by_feed": {mask_url(k): at(v) for k, v in last_by_feed(store).items()},
         "open_incidents": {level: open_levels.get(level, 0) for level in SEVERITY_ORDER},
-        "timers_pending": int(timers["n"]) if timers else 0,
-        "next_timer": at(timers["next"]) if timers else None,
-        "timer_lag_s": round(to_epoch(now) - overdue["due"], 1) if overdue and overdue["due"] else 0.0,
-        "outbox_pending": outbox.get("pending", 0), "outbox_failed": outbox.get("failed", 0),
-        "outbox_sent": outbox.get("sent", 0),
-        "last_errors": [mask_urls_in(f"{r['channel']}: {r['last_error']}") for r in errors],
+        "timers_pending": pending.total,
+        "next_timer": at(pending.next_due),
+        "timer_lag_s": round(to_epoch(now) - pending.oldest_overdue, 1) if pending.oldest_overdue else 0.0,
+        "outbox_pending": queued.get("pending", 0), "outbox_failed": queued.get("failed", 0),
+        "outbox_sent": queued.get("sent", 0),
+        "last_errors": [mask_urls_in(f"{e.channel}: {e.error}") for e in errors],
         "rules_version": rules.get("version"), "rules": rules.get("rules"),
         "rules_loaded_at": at(rules.get("loaded_at")), "reload_failures": reload_failures(store),
         "tokenizer": available_backend(),  # rjieba with the `fast` extra: the same tokens, faster
     }
 
 
-def _count(store: Store, sql: str) -> int:
-    row = store.one(sql)
-    return int(row[0]) if row else 0
+def counts(store: Store) -> dict[str, int]:
+    """The service's figures when it finishes a run or stops (its log lines)."""
+    queued = outbox.counts_by_status(store)
+    return {
+        "messages": messages.count_messages(store),
+        "incidents_open": incidents.count_not_resolved(store),
+        "timers_pending": timers.count_pending(store),
+        "outbox_pending": queued.get("pending", 0),
+        "outbox_failed": queued.get("failed", 0),
+        "files_failed": messages.count_failed_files(store),
+    }
 
 
 def format_text(status: dict[str, Any]) -> str:

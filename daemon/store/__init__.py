@@ -1,6 +1,7 @@
 """State: the SQLite database (this module) and whether it takes writes (``health``).
 
-The one owner of SQLite state: messages, incidents, timers, outbox, deliveries, audit log.
+The schema, its migrations, the connections and transactions of the SQLite state. Each table is read
+and written by its repository module (tests/daemon/store/test_ownership.py names them), never here.
 
 WAL mode so the delivery thread and the CLI read while the service writes. Every effect is recorded
 in the same transaction as the state change that caused it, so a restart repeats nothing already done.
@@ -158,16 +159,18 @@ class Store:
         return self._anchor is None
 
     def _migrate(self) -> None:
+        from daemon.store import meta  # here, not at the top: the repository modules import this one
+
         with self.transaction() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            current = int(row["value"]) if row else 1
+            stored = meta.schema_version(db)
+            current = stored if stored is not None else 1
             refuse_newer(self.path, current)  # raised inside the transaction: rolled back, nothing written
             for version, table, column, definition in MIGRATIONS:
                 if version > current:
                     columns = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
                     if column not in columns:
                         db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            meta.record_schema_version(db, SCHEMA_VERSION)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -210,11 +213,13 @@ class Store:
     def probe(self, busy_timeout: float = 0.5) -> bool:
         """Whether a small write goes through now, waiting at most ``busy_timeout`` for another writer:
         for a paused service to find out, without blocking systemd's watchdog, that it may go on."""
+        from daemon.store import meta  # here, not at the top: the repository modules import this one
+
         db = self.db
         db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         try:
             with self.transaction() as tx:
-                tx.execute("INSERT OR REPLACE INTO meta VALUES ('write_probe', 'ok')")
+                meta.write_probe(tx)
             return True
         except StoreUnwritable:
             return False
@@ -236,34 +241,20 @@ class Store:
         row: sqlite3.Row | None = self.db.execute(sql, params).fetchone()
         return row
 
-    def counts(self) -> dict[str, int]:
-        """Figures for `yuqing status`."""
-        def count(sql: str) -> int:
-            row = self.one(sql)
-            return int(row[0]) if row else 0
-
-        return {
-            "messages": count("SELECT count(*) FROM messages"),
-            "incidents_open": count("SELECT count(*) FROM incidents WHERE status != 'resolved'"),
-            "timers_pending": count("SELECT count(*) FROM timers WHERE fired_at IS NULL"),
-            "outbox_pending": count("SELECT count(*) FROM outbox WHERE status = 'pending'"),
-            "outbox_failed": count("SELECT count(*) FROM outbox WHERE status = 'failed'"),
-            "files_failed": count("SELECT count(*) FROM files WHERE status = 'failed'"),
-        }
-
 
 def stored_version(path: Path) -> int | None:
     """The schema version a state file says it has, read without writing anything (None: a new file)."""
+    from daemon.store import meta  # here, not at the top: the repository modules import this one
+
     if not path.exists():
         return None
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return meta.schema_version(conn)
     except sqlite3.OperationalError:  # no meta table yet: an empty or very old file, migrated as usual
         return None
     finally:
         conn.close()
-    return int(row[0]) if row else None
 
 
 def refuse_newer(path: Path, version: int | None) -> None:

@@ -8,8 +8,10 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from daemon.clock import from_epoch, to_epoch
+from daemon.store import Store
 
 
 @dataclass(frozen=True)
@@ -185,3 +187,39 @@ def cancel_pending(db: sqlite3.Connection, incident_id: str, now: datetime, outc
     """Every escalation step of ``incident_id`` not fired yet is fired as ``outcome`` (``cancelled:…``)."""
     db.execute("UPDATE timers SET fired_at = ?, outcome = ? WHERE incident_id = ? AND fired_at IS NULL",
                (to_epoch(now), outcome, incident_id))
+
+
+# ---------------------------------------------------------------- for status and reports
+
+
+class PendingTimers(NamedTuple):
+    total: int  # timers not yet fired
+    next_due: float | None  # UNIX seconds of the earliest of them
+    oldest_overdue: float | None  # UNIX seconds of the earliest one due by ``now``
+
+
+def pending_summary(store: Store, now: datetime) -> PendingTimers:
+    """Unfired timers: how many, the next one due, and the oldest overdue as of ``now``."""
+    row = store.one("SELECT count(*) AS n, min(due_at) AS next, min(CASE WHEN due_at <= ? THEN due_at END)"
+                    " AS overdue FROM timers WHERE fired_at IS NULL", (to_epoch(now),))
+    return PendingTimers(0, None, None) if row is None else PendingTimers(int(row["n"]), row["next"], row["overdue"])
+
+
+def count_pending(store: Store) -> int:
+    """Timers not yet fired."""
+    row = store.one("SELECT count(*) FROM timers WHERE fired_at IS NULL")
+    return int(row[0]) if row else 0
+
+
+class DeadlineDue(NamedTuple):
+    incident_id: str
+    due_at: float  # UNIX seconds
+    met_at: float | None
+    missed: bool
+
+
+def deadlines_due_between(store: Store, start: datetime, end: datetime) -> list[DeadlineDue]:
+    """Deadlines falling due in [start, end), as escalation recorded them one by one."""
+    rows = store.query("SELECT incident_id, due_at, met_at, missed FROM deadlines WHERE due_at >= ? AND due_at < ?",
+                       (to_epoch(start), to_epoch(end)))
+    return [DeadlineDue(r["incident_id"], r["due_at"], r["met_at"], bool(r["missed"])) for r in rows]

@@ -107,3 +107,22 @@ def test_personal_numbers_in_titles_never_reach_a_report(tmp_path: Path) -> None
         assert "13800000001" not in visible
         assert "13800000002" not in visible
     assert "举报人１３８ **** ０００１" in rendered.text
+
+
+def test_a_report_reads_each_table_once_however_many_incidents_it_holds(tmp_path: Path) -> None:
+    store, ids = seed(tmp_path / "s.db")
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    before = build_report(store, period_for("daily", D), DAY + timedelta(days=2), notify_config())
+    for_three = len(statements)
+    with store.transaction() as db:  # ten more stories like the gas leak, opened the same day
+        for n in range(10):
+            db.execute("INSERT INTO incidents (id, level, status, title, category, teams, opened_at, level_at,"
+                       " deadline_at, first_message, alert) SELECT ?, level, status, title, category, teams,"
+                       " opened_at, level_at, deadline_at, first_message, alert FROM incidents WHERE id = ?",
+                       (f"YQ-20261123-{n + 100:04d}", ids["gas"]))
+    statements.clear()
+    after = build_report(store, period_for("daily", D), DAY + timedelta(days=2), notify_config())
+    store.db.set_trace_callback(None)
+    assert (len(before.active), len(after.active)) == (3, 13)
+    assert len(statements) == for_three

@@ -65,3 +65,16 @@ def test_numbers_written_to_slip_past_the_mask_stay_masked_in_the_ledger(tmp_pat
     gas = next(row for row in rows if row.id == ids["gas"])
     assert gas.title == "燃气爆炸 举报人１３８.****.０００１"
     assert gas.category == "燃气安全 138\u200b****\u200b0002"
+
+
+def test_ledger_reads_each_table_once_however_many_incidents_it_holds(tmp_path: Path) -> None:
+    store, _ = seed(tmp_path / "s.db")
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    one = ledger(store, date(2026, 11, 22), date(2026, 11, 22), DAY + timedelta(days=2), notify_config())
+    for_one = len(statements)
+    statements.clear()
+    three = ledger(store, date(2026, 11, 22), date(2026, 11, 23), DAY + timedelta(days=2), notify_config())
+    store.db.set_trace_callback(None)
+    assert (len(one), len(three)) == (1, 3)
+    assert len(statements) == for_one
