@@ -21,13 +21,11 @@ from typing import Literal, NamedTuple
 
 from channels.model import Alert
 from daemon.clock import from_epoch, local, to_epoch
-from daemon.incidents.alerts import alert_from_dict, alert_to_dict
+from daemon.incidents.alerts import alert_for, alert_from_dict, alert_to_dict, spread_lines
 from daemon.incidents.spread import Origin
 from daemon.store import Store, dumps, loads, meta, timers
 from daemon.store import audit as audit_log
 from rules.model import Level, Message, Spread, Verdict
-
-EXCERPT_CHARS = 120
 
 
 class Status(enum.StrEnum):
@@ -135,19 +133,6 @@ def refresh_spread(db: sqlite3.Connection, incident_id: str, spread: Spread, ori
                 dumps(alert_to_dict(alert)), incident_id))
 
 
-def spread_lines(spread: Spread) -> tuple[str, ...]:
-    """传播情况 as officials read it."""
-    reach = [f"{spread.messages}条信息", f"{spread.platforms}个平台", f"{spread.authors}个账号"]
-    figures = [f"{label}{int(value):,}" for label, value in (
-        ("转发", spread.reposts), ("评论", spread.comments), ("阅读", spread.views)) if value]
-    lines = ["，".join(reach)]
-    if figures:
-        lines.append("，".join(figures))
-    if spread.growth:
-        lines.append(f"近1小时新增{int(spread.growth)}条")
-    return tuple(lines)
-
-
 def close_quiet(store: Store, before: datetime, now: datetime) -> list[str]:
     """Open stories with no news since ``before`` close by themselves; their pending timers go too."""
     with store.transaction() as db:
@@ -164,19 +149,6 @@ def event(db: sqlite3.Connection, incident_id: str, now: datetime, kind: str, le
           actor: str | None = None, detail: str = "") -> None:
     db.execute("INSERT INTO incident_events (incident_id, at, kind, level, actor, detail) VALUES (?, ?, ?, ?, ?, ?)",
                (incident_id, to_epoch(now), kind, str(level) if level is not None else None, actor, detail))
-
-
-def alert_for(incident_id: str, message: Message, verdict: Verdict, title: str, now: datetime) -> Alert:
-    top = verdict.top
-    excerpt = " ".join(message.text.split())
-    if len(excerpt) > EXCERPT_CHARS:
-        excerpt = excerpt[: EXCERPT_CHARS - 1] + "…"
-    return Alert(
-        incident_id=incident_id, level=str(verdict.level), level_label=verdict.level.label, title=title,
-        category=top.category if top else "", source=message.source, url=message.url,
-        first_seen=message.published_at or now, excerpt=excerpt,
-        rules=tuple(f"{m.rule_id} {m.title}".strip() for m in verdict.matches), reasons=verdict.reasons,
-    )
 
 
 def set_deadline(db: sqlite3.Connection, incident_id: str, deadline_at: datetime) -> None:

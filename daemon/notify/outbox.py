@@ -30,6 +30,7 @@ from channels.model import Alert, ChannelSpec, Notification, Outcome, Person, Re
 from daemon.clock import to_epoch
 from daemon.config.policy import Retry
 from daemon.incidents.alerts import alert_from_dict, alert_to_dict
+from daemon.notify.grouping import combined
 from daemon.store import Store, dumps, loads
 from daemon.store.health import StoreUnwritable
 
@@ -54,7 +55,6 @@ FIRST_RETRY = timedelta(seconds=5)
 MAX_RETRY = timedelta(minutes=10)
 GIVE_UP_AFTER = timedelta(hours=24)
 GROUP = "group"  # meta key of notifications that may go out together
-SMS_CHARS = 140  # two segments
 STORE_RETRY_MAX = 30.0  # seconds between tries to write kept outcomes while the store stays unwritable
 
 
@@ -228,7 +228,7 @@ class Outbox:
         """Send one notification (a group as one): no store access, so it may run on a worker thread.
         Whatever goes wrong in sending is that notification's outcome, never the outbox's end."""
         spec = self.channels.get(group[0].notification.channel)
-        n = group[0].notification if len(group) == 1 else combined(group, spec)
+        n = group[0].notification if len(group) == 1 else combined([(g.notification, g.alert) for g in group], spec)
         if spec is None:
             return group, spec, Result(Outcome.PERMANENT, f'channel "{n.channel}" is not configured')
         try:
@@ -324,28 +324,6 @@ class Outbox:
                       fallback=target.name, attempts=attempts, recipients=[p.key for p in recipients])
             if self.on_fallback is not None:
                 self.on_fallback(db, item.notification.id, spec.name, target.name, attempts, at)
-
-
-def combined(group: list[Pending], spec: ChannelSpec | None) -> Notification:
-    """Several new incidents for the same people: one notification listing them, most severe first."""
-    order = {"red": 0, "yellow": 1, "blue": 2}
-    items = sorted(group, key=lambda g: order.get(g.alert.level if g.alert else "", 3))
-    counts: dict[str, int] = {}
-    for g in items:
-        label = g.alert.level_label if g.alert else ""
-        counts[label] = counts.get(label, 0) + 1
-    title = f"【{len(items)}起舆情预警】" + "、".join(f"{label}{n}起" for label, n in counts.items() if label)
-    first = items[0].notification
-    if spec is not None and spec.address == "phone":
-        body = "；".join(g.notification.title for g in items)
-        room = SMS_CHARS - len(title) - 1
-        body = body if len(body) <= room else body[: room - 1] + "…"
-    else:
-        body = "\n\n".join(f"{g.notification.title}\n{g.notification.body}" for g in items)
-    meta = {k: v for k, v in first.meta.items() if k in ("level", "format")}
-    meta["level"] = items[0].alert.level if items[0].alert else meta.get("level", "")
-    return Notification(id="+".join(g.notification.id for g in items), channel=first.channel,
-                        recipients=first.recipients, title=title, body=body, meta=meta)
 
 
 def _notification(row: sqlite3.Row) -> Notification:
