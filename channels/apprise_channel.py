@@ -27,7 +27,6 @@ from channels.urls import mask_url, prepare_url, redact, url_secrets
 
 # Group chat robots: a message reaches the whole group; addresses, if any, are only @-mentions.
 GROUP_ROBOTS = frozenset({"dingtalk", "wecombot", "feishu", "lark"})
-_FORMATS = ("text", "markdown", "html")
 _NOTIFY_TYPES = {"red": "failure", "yellow": "warning", "blue": "info"}
 
 
@@ -57,11 +56,10 @@ def notify_type(level: str) -> str:
 
 
 def body_format(notification: Notification) -> str:
-    """``meta["format"]`` (``text``, ``markdown`` or ``html``; text when absent). Declaring it lets
-    apprise convert for each service: text keeps its line breaks in e-mail, markdown reaches DingTalk as
-    markdown (the ``chat`` style)."""
-    declared = notification.meta.get("format", "text").strip().lower()
-    return declared if declared in _FORMATS else "text"
+    """``markdown`` when ``parts.markdown`` says so, else ``text``. Declaring it lets apprise convert for
+    each service: text keeps its line breaks in e-mail, markdown reaches DingTalk as markdown (the
+    ``chat`` style)."""
+    return "markdown" if notification.parts.markdown else "text"
 
 
 # ---------------------------------------------------------------- apprise's log lines
@@ -159,7 +157,7 @@ def redacting(secrets: frozenset[str]) -> Iterator[None]:
 
 def send_url(url: str, notification: Notification, secrets: frozenset[str]) -> Result:
     """Send ``notification`` to the apprise URL ``url`` (``to=``, ``cto``, ``rto`` already in it)."""
-    level = notification.alert.level if notification.alert else notification.meta.get("level", "")
+    level = notification.alert.level if notification.alert else notification.parts.level
     sender = apprise.Apprise()
     with _captured(secrets) as lines:
         if not sender.add(url):

@@ -6,11 +6,11 @@ the HTML (``convert_between``): links lose their address and the table turns int
 plain part is ``email.j2``, written for reading as text, so this module builds the message itself and
 only borrows apprise's URL parsing: the same channel URL (``mode=starttls|ssl|insecure``, ``smtp=``,
 ``from=``, ``verify=no``, ``cto``) serves text-only mail through apprise and two-part mail here.
-A notification without ``meta["html"]``, or on a channel with ``address: none`` (a fixed ``to=`` in the
+A notification without ``parts.html``, or on a channel with ``address: none`` (a fixed ``to=`` in the
 URL), goes through apprise as text.
 
-Reports (daemon/reports/schedule.py) carry their PNG charts and XLSX workbook in ``meta`` (``pack``), so a
-report is stored in the outbox before it is sent and retried like any other notification. CID and not
+Reports (daemon/reports/schedule.py) carry their PNG charts and XLSX workbook in ``parts``, so a report is
+stored in the outbox before it is sent and retried like any other notification. CID and not
 ``data:`` URIs: Gmail and Outlook do not show ``data:`` images; related parts are shown by every common
 client, including the webmail of government mail systems.
 
@@ -24,8 +24,6 @@ Modes as apprise reads them: ``mailtos://`` defaults to STARTTLS on port 587, ``
 
 from __future__ import annotations
 
-import base64
-import json
 import mimetypes
 import smtplib
 import ssl
@@ -53,11 +51,12 @@ class MailChannel:
     def send(self, spec: ChannelSpec, notification: Notification, *, timeout: float,
              now: Callable[[], datetime]) -> Result:
         """Each message's Date header is ``now()`` as it is composed; apprise's text mail stamps its own."""
-        html = notification.meta.get("html")
+        parts = notification.parts
+        html = parts.html
         if spec.address != "email" or not html:
             return apprise_channel.CHANNEL.send(spec, notification, timeout=timeout, now=now)
         url = prepare_url(spec.url, timeout=timeout)
-        images, attachments = unpack(notification.meta)
+        images, attachments = dict(parts.images), dict(parts.attachments)
         people = {p.key: p.email for p in notification.recipients if p.email}
         with apprise_channel.redacting(field_secrets(spec, self.secret_fields) | url_secrets(url)):
             return send(url, subject=notification.title, text=notification.body, html=html, people=people,
@@ -65,20 +64,6 @@ class MailChannel:
 
 
 CHANNEL = MailChannel()
-
-
-def pack(images: Mapping[str, bytes], attachments: Mapping[str, bytes]) -> dict[str, str]:
-    """``meta`` entries for a notification with related images (Content-ID → PNG) and attachments
-    (file name → contents): base64 in JSON, so they keep in the outbox's text column."""
-    return {"images": json.dumps({cid: base64.b64encode(png).decode() for cid, png in images.items()}),
-            "attachments": json.dumps({name: base64.b64encode(data).decode() for name, data in attachments.items()})}
-
-
-def unpack(meta: Mapping[str, str]) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """(images, attachments) that ``pack`` put into ``meta``; empty when it holds none."""
-    def decoded(key: str) -> dict[str, bytes]:
-        return {name: base64.b64decode(data) for name, data in json.loads(meta.get(key) or "{}").items()}
-    return decoded("images"), decoded("attachments")
 
 
 def compose(*, sender: tuple[str, str], to: str, subject: str, text: str, html: str, date: datetime,

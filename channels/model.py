@@ -130,6 +130,26 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class Parts:
+    """What a notification carries beside its title and body, for the channels that use it.
+
+    ``level`` is the incident's level (red / yellow / blue; empty when none) for apprise's notification
+    type and the SMS gateways' ``level`` variable when the notification has no ``alert`` (a combined
+    group, a row read back from the outbox). ``markdown``: the body is markdown, as chat robots render
+    it. ``html``: the HTML part of an e-mail (``channels.mail``), with ``images`` (Content-ID → PNG)
+    shown inline as ``cid:`` parts and ``attachments`` (file name → contents), in order."""
+
+    level: str = ""
+    markdown: bool = False
+    html: str | None = None
+    images: tuple[tuple[str, bytes], ...] = ()
+    attachments: tuple[tuple[str, bytes], ...] = ()
+
+
+NO_PARTS = Parts()
+
+
+@dataclass(frozen=True)
 class Notification:
     """One rendered message for one channel and its recipients; stored in the outbox before sending."""
 
@@ -139,7 +159,7 @@ class Notification:
     title: str
     body: str
     alert: Alert | None = None
-    meta: dict[str, str] = field(default_factory=dict)
+    parts: Parts = NO_PARTS
 
 
 class Outcome(enum.Enum):

@@ -66,7 +66,7 @@ def values(person: Person, phone: str, notification: Notification) -> dict[str, 
     """What a gateway template may use. ``text`` is title and body on two lines, as a phone shows them
     (the SMS renderer keeps both within two segments together)."""
     title, body = notification.title.strip(), notification.body.strip()
-    level = notification.alert.level if notification.alert else notification.meta.get("level", "")
+    level = notification.alert.level if notification.alert else notification.parts.level
     return {"phone": phone, "text": f"{title}\n{body}" if title else body, "title": title, "body": body,
             "name": person.name, "level": level}
 

@@ -94,7 +94,7 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
                   kind="test", first_seen=now, excerpt="测试通知，收到即说明渠道畅通，无需处置。")
     rendered = ChannelRenderer(notify.templates)(alert, spec)
     notification = Notification(f"test:{spec.name}:{to_epoch(now):.3f}", spec.name, recipients, rendered.title,
-                                rendered.body, alert, rendered.meta)
+                                rendered.body, alert, rendered.parts)
     local_channels.register()
     result = deliver(spec, notification, now=clock.now)
     _record(Store(config.database), notification, rendered_alert=alert, ok=result.ok, detail=result.detail,

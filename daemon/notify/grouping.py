@@ -4,7 +4,7 @@ gathers the marked ones that are due together and sends ``combined`` in their pl
 
 from __future__ import annotations
 
-from channels.model import Alert, ChannelSpec, Notification
+from channels.model import Alert, ChannelSpec, Notification, Parts
 from rules.county import SEVERITY_ORDER
 
 SMS_CHARS = 140  # two segments
@@ -26,7 +26,7 @@ def combined(group: list[tuple[Notification, Alert | None]], spec: ChannelSpec |
         body = body if len(body) <= room else body[: room - 1] + "…"
     else:
         body = "\n\n".join(f"{n.title}\n{n.body}" for n, _ in items)
-    meta = {k: v for k, v in first.meta.items() if k in ("level", "format")}
-    meta["level"] = first_alert.level if first_alert else meta.get("level", "")
+    # Not the first one's HTML or files: the body lists them all.
+    parts = Parts(level=first_alert.level if first_alert else first.parts.level, markdown=first.parts.markdown)
     return Notification(id="+".join(n.id for n, _ in items), channel=first.channel,
-                        recipients=first.recipients, title=title, body=body, meta=meta)
+                        recipients=first.recipients, title=title, body=body, parts=parts)

@@ -20,16 +20,17 @@ import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import structlog
 
-from channels.model import Alert, ChannelSpec, Notification, Outcome, Person, Result
+from channels.model import NO_PARTS, Alert, ChannelSpec, Notification, Outcome, Parts, Person, Result
 from daemon.clock import to_epoch
 from daemon.config.policy import Retry
 from daemon.incidents.alerts import alert_from_dict, alert_to_dict
+from daemon.notify import outbox_meta
 from daemon.notify.grouping import combined
 from daemon.store import Store, dumps, loads
 from daemon.store.health import StoreUnwritable
@@ -45,16 +46,15 @@ OnFallback = Callable[[sqlite3.Connection, str, str, str, int, datetime], object
 
 @dataclass(frozen=True)
 class Rendered:
-    """A notification's text for one channel; ``meta`` carries e.g. the HTML part of an email."""
+    """A notification's text for one channel; ``parts`` carries e.g. the HTML part of an email."""
 
     title: str
     body: str
-    meta: dict[str, str] = field(default_factory=dict)
+    parts: Parts = NO_PARTS
 
 FIRST_RETRY = timedelta(seconds=5)
 MAX_RETRY = timedelta(minutes=10)
 GIVE_UP_AFTER = timedelta(hours=24)
-GROUP = "group"  # meta key of notifications that may go out together
 STORE_RETRY_MAX = 30.0  # seconds between tries to write kept outcomes while the store stays unwritable
 
 
@@ -66,12 +66,12 @@ def enqueue(db: sqlite3.Connection, notification_id: str, incident_id: str | Non
     The alert is kept beside the text so a fallback channel can render it in its own style. With a
     ``group_wait`` the notification waits that long for others to the same people on the same channel,
     and goes out with them as one."""
-    meta = {**rendered.meta, GROUP: "1"} if group_wait else rendered.meta
+    meta = outbox_meta.dump(rendered.parts, grouped=bool(group_wait))
     cursor = db.execute(
         "INSERT OR IGNORE INTO outbox (id, incident_id, channel, recipients, title, body, meta, alert, status,"
         " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
         (notification_id, incident_id, channel, dumps(_people(recipients)), rendered.title, rendered.body,
-         dumps(meta), dumps(alert_to_dict(alert)) if alert else None, to_epoch(now + group_wait), to_epoch(now)))
+         meta, dumps(alert_to_dict(alert)) if alert else None, to_epoch(now + group_wait), to_epoch(now)))
     return cursor.rowcount
 
 
@@ -134,6 +134,7 @@ class Pending:
     attempts: int
     created_at: float
     alert: Alert | None
+    grouped: bool = False  # may go out together with others to the same people on the same channel
 
 
 Sent = tuple[list[Pending], ChannelSpec | None, Result]  # a notification (a group as one), how it went
@@ -172,8 +173,7 @@ class Outbox:
         rows = self.store.query(
             "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?"
             " ORDER BY next_attempt_at, created_at LIMIT ?", (to_epoch(now), limit))
-        return [Pending(_notification(r), r["incident_id"], r["attempts"], r["created_at"],
-                        alert_from_dict(loads(r["alert"])) if r["alert"] else None) for r in rows]
+        return [_pending(r) for r in rows]
 
     def deliver_due(self, now: Callable[[], datetime], *, flush: bool = False) -> int:
         """Try every due notification once (``flush``: also those still waiting for their group).
@@ -185,7 +185,7 @@ class Outbox:
         for item in pending:
             if item.notification.id in done:
                 continue
-            group = self._group_of(item) if item.notification.meta.get(GROUP) else [item]
+            group = self._group_of(item) if item.grouped else [item]
             group = [g for g in group if g.notification.id not in done]
             done |= {g.notification.id for g in group}
             lanes.setdefault((item.notification.channel, item.incident_id), []).append(group)
@@ -218,10 +218,9 @@ class Outbox:
         n = item.notification
         rows = self.store.query(
             "SELECT * FROM outbox WHERE status = 'pending' AND channel = ? AND recipients = ?"
-            " AND json_extract(meta, '$.group') IS NOT NULL ORDER BY created_at, id",
+            " AND json_extract(meta, '$.group') IS NOT NULL ORDER BY created_at, id",  # outbox_meta.GROUP
             (n.channel, dumps(_people(n.recipients))))
-        group = [Pending(_notification(r), r["incident_id"], r["attempts"], r["created_at"],
-                         alert_from_dict(loads(r["alert"])) if r["alert"] else None) for r in rows]
+        group = [_pending(r) for r in rows]
         return group or [item]
 
     def _send(self, group: list[Pending]) -> Sent:
@@ -326,9 +325,13 @@ class Outbox:
                 self.on_fallback(db, item.notification.id, spec.name, target.name, attempts, at)
 
 
-def _notification(row: sqlite3.Row) -> Notification:
-    return Notification(id=row["id"], channel=row["channel"], recipients=_persons(row["recipients"]),
-                        title=row["title"], body=row["body"], meta=loads(row["meta"]))
+def _pending(row: sqlite3.Row) -> Pending:
+    """A stored notification as it is sent; ``meta`` as any daemon version wrote it (``outbox_meta``)."""
+    parts, grouped = outbox_meta.load(row["meta"])
+    notification = Notification(id=row["id"], channel=row["channel"], recipients=_persons(row["recipients"]),
+                                title=row["title"], body=row["body"], parts=parts)
+    return Pending(notification, row["incident_id"], row["attempts"], row["created_at"],
+                   alert_from_dict(loads(row["alert"])) if row["alert"] else None, grouped)
 
 
 def _persons(recipients: str) -> tuple[Person, ...]:

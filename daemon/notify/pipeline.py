@@ -136,7 +136,7 @@ def _store(db: sqlite3.Connection, notice: Notice, spec: ChannelSpec, people: tu
 def _rendered(notice: Notice, spec: ChannelSpec, people: tuple[Person, ...], render: Render | None) -> Rendered:
     if notice.text is not None:
         own = notice.text(spec)
-        return Rendered(mask(own.title), mask(own.body), own.meta)
+        return Rendered(mask(own.title), mask(own.body), own.parts)
     if notice.alert is None or render is None:
         raise ValueError(f"notice {notice.key}: neither a text of its own nor an alert and a renderer")
     return render(addressed(notice.alert, spec, people), spec)  # templates mask every output
@@ -175,5 +175,5 @@ def record_test(db: sqlite3.Connection, notification: Notification, alert: Alert
     """``yuqing notify-test`` sends straight away and waits for the answer; the outbox keeps it as sent
     or failed (never pending: the daemon must not send it again), with the attempt."""
     outbox.enqueue(db, notification.id, None, notification.channel, notification.recipients,
-                   Rendered(notification.title, notification.body, notification.meta), now, alert)
+                   Rendered(notification.title, notification.body, notification.parts), now, alert)
     outbox.record_test_outcome(db, notification.id, ok, detail, now)

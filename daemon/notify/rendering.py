@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from channels.model import Alert, ChannelSpec
+from channels.model import Alert, ChannelSpec, Parts
 from channels.templates import Renderer, Style
 from daemon.notify.outbox import Rendered
 
@@ -27,11 +27,9 @@ class ChannelRenderer:
 
     def __call__(self, alert: Alert, spec: ChannelSpec) -> Rendered:
         style = style_for(spec)
-        meta = {"level": alert.level}
         if style == "email":
             title, text, html = self.renderer.render_email(alert)
-            return Rendered(title, text, {**meta, "html": html})
+            return Rendered(title, text, Parts(level=alert.level, html=html))
         title, body = self.renderer.render(alert, style)
-        if style == "chat":
-            meta["format"] = "markdown"  # DingTalk, WeCom and Feishu robots render it
-        return Rendered(title, body, meta)
+        # DingTalk, WeCom and Feishu robots render the chat style as markdown.
+        return Rendered(title, body, Parts(level=alert.level, markdown=style == "chat"))

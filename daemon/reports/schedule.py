@@ -23,8 +23,8 @@ from daemon.config.policy import NotifyConfig
 from daemon.notify import pipeline
 from daemon.notify.outbox import Rendered
 from daemon.notify.pipeline import Notice, NoticeKind, Sent
+from daemon.reports import mail
 from daemon.reports.figures import Kind, build_report, period_for
-from daemon.reports.mail import pack
 from daemon.reports.render import RenderedReport, render
 from daemon.store import Store
 from rules.county import SHANGHAI
@@ -110,9 +110,8 @@ def send_report(store: Store, config: Config, notify: NotifyConfig, kind: Kind, 
 def _rendered(spec: ChannelSpec, report: RenderedReport, files: list[Path], attachment: str) -> Rendered:
     title = f"【舆情哨兵】{report.title}"
     if spec.address == "email":
-        parts = pack(report.images, {attachment: report.xlsx})
-        return Rendered(title, report.text, {"html": report.html, **parts})
-    return Rendered(title, report.text + "\n报告文件：" + "、".join(str(f) for f in files), {})
+        return Rendered(title, report.text, mail.parts(report.html, report.images, {attachment: report.xlsx}))
+    return Rendered(title, report.text + "\n报告文件：" + "、".join(str(f) for f in files))
 
 
 # ---------------------------------------------------------------- the report_timers table

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 from apprise.plugins.dingtalk import NotifyDingTalk
 
-from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, Outcome, Person, TencentSms
+from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, Outcome, Parts, Person, TencentSms
 from channels.testing import CapturingChannel
 from tests.channels.sending import deliver
 
@@ -97,8 +97,8 @@ def test_no_secret_leaks(
     caplog.set_level(logging.DEBUG)
     make, expected = CASES[case]
     spec = make(Servers(mailbox, webhook, refused_port, tmp_path))
-    meta = {"level": "red"} | ({"html": "<p>测试通知</p>"} if spec.name == "email-html" else {})
-    notification = Notification("n-1", spec.name, (ZHANG,), "【测试】通道", "测试通知", meta=meta)
+    parts = Parts(level="red", html="<p>测试通知</p>" if spec.name == "email-html" else None)
+    notification = Notification("n-1", spec.name, (ZHANG,), "【测试】通道", "测试通知", parts=parts)
 
     result = deliver(spec, notification, timeout=2)
 

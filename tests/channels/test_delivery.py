@@ -22,7 +22,7 @@ from channels.delivery import (
     prepare_url,
     url_secrets,
 )
-from channels.model import ChannelSpec, Notification, Outcome, Person
+from channels.model import NO_PARTS, ChannelSpec, Notification, Outcome, Parts, Person
 from tests.channels.sending import deliver
 
 if TYPE_CHECKING:
@@ -36,8 +36,8 @@ TITLE = "【红色预警】城东拆迁户聚集"
 BODY = "城东拆迁户今天在县政府门口聚集，要求补偿款。\n首发：微博 2026-11-20 09:30"
 
 
-def note(*people: Person, **meta: str) -> Notification:
-    return Notification("inc-1:0:0:x", "x", people, TITLE, BODY, meta=dict(meta))
+def note(*people: Person, parts: Parts = NO_PARTS) -> Notification:
+    return Notification("inc-1:0:0:x", "x", people, TITLE, BODY, parts=parts)
 
 
 def mail_url(port: int) -> str:
@@ -62,7 +62,7 @@ def test_mailto_reaches_every_recipient_with_chinese_intact(mailbox: SmtpSink) -
 
 def test_json_webhook_gets_title_and_body(webhook: WebServer) -> None:
     spec = ChannelSpec("hook", f"json://{webhook.base}/notify")
-    result = deliver(spec, Notification("n", "hook", (ZHANG,), TITLE, BODY, meta={"level": "red"}))
+    result = deliver(spec, Notification("n", "hook", (ZHANG,), TITLE, BODY, parts=Parts(level="red")))
 
     assert result.outcome is Outcome.OK
     [request] = webhook.requests
@@ -128,7 +128,7 @@ def test_sending_times_come_from_the_injected_clock(tmp_path: Path, mailbox: Smt
     assert json.loads(target.read_text(encoding="utf-8"))["time"] == "2026-11-20T09:30:00+08:00"
 
     html = ChannelSpec("email", mail_url(mailbox.port), "email")
-    assert delivery.deliver(html, note(ZHANG, html="<p>正文</p>"), now=lambda: at).ok
+    assert delivery.deliver(html, note(ZHANG, parts=Parts(html="<p>正文</p>")), now=lambda: at).ok
     assert parsedate_to_datetime(str(mailbox.messages[-1]["Date"])) == at
 
 
@@ -224,13 +224,13 @@ def test_notify_type() -> None:
 
 def test_body_format_defaults_to_text() -> None:
     assert body_format(note()) == "text"
-    assert body_format(note(format="markdown")) == "markdown"
-    assert body_format(note(format="rtf")) == "text"
+    assert body_format(note(parts=Parts(markdown=True))) == "markdown"
+    assert body_format(note(parts=Parts(level="red", html="<p>正文</p>"))) == "text"  # HTML is the mail channel's
 
 
 def test_markdown_reaches_a_webhook_unescaped(webhook: WebServer) -> None:
     body = "### 标题\n- **类别**：征地拆迁"
-    n = Notification("n", "hook", (), TITLE, body, meta={"format": "markdown"})
+    n = Notification("n", "hook", (), TITLE, body, parts=Parts(markdown=True))
     assert deliver(ChannelSpec("hook", f"json://{webhook.base}/"), n).ok
     assert webhook.requests[0].json()["message"] == body
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from channels.model import Alert, ChannelSpec, Notification, Outcome, Person
+from channels.model import NO_PARTS, Alert, ChannelSpec, Notification, Outcome, Parts, Person
 from channels.templates import Renderer
 from tests.channels.sending import deliver
 from tests.conftest import SmtpSink, free_port
@@ -35,7 +35,7 @@ ALERT = Alert(
 
 def two_part(*people: Person) -> Notification:
     title, text, html = Renderer().render_email(ALERT)
-    return Notification("n-1", "email", people, title, text, alert=ALERT, meta={"html": html})
+    return Notification("n-1", "email", people, title, text, alert=ALERT, parts=Parts(html=html))
 
 
 def parsed(box: SmtpSink, i: int = 0) -> EmailMessage:
@@ -73,7 +73,7 @@ def test_text_and_html_parts_arrive_with_chinese_intact(mailbox: SmtpSink) -> No
 
 def test_without_html_the_apprise_path_sends_text_only(mailbox: SmtpSink) -> None:
     url = f"mailto://127.0.0.1:{mailbox.port}?from=alerts@example.gov.cn&mode=insecure"
-    plain = dataclasses.replace(two_part(ZHANG), meta={})
+    plain = dataclasses.replace(two_part(ZHANG), parts=NO_PARTS)
     assert deliver(ChannelSpec("email", url, "email"), plain).ok
     assert parsed(mailbox).get_body(("html",)) is None
 
@@ -151,7 +151,7 @@ def smtps_box(certificate: tuple[Path, Path]) -> Iterator[SmtpSink]:
 @pytest.mark.parametrize("html", [True, False], ids=["two-part", "apprise-text"])
 def test_starttls(starttls_box: SmtpSink, html: bool) -> None:
     url = f"mailtos://127.0.0.1:{starttls_box.port}?from=alerts@example.gov.cn&mode=starttls&verify=no"
-    n = two_part(ZHANG) if html else dataclasses.replace(two_part(ZHANG), meta={})
+    n = two_part(ZHANG) if html else dataclasses.replace(two_part(ZHANG), parts=NO_PARTS)
     result = deliver(ChannelSpec("email", url, "email"), n, timeout=5)
     assert result.outcome is Outcome.OK, result.detail
     assert parsed(starttls_box)["Subject"] == "【红色预警】城东拆迁户聚集<b>"

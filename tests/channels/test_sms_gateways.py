@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, quote
 import pytest
 
 from channels import delivery
-from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, Outcome, Person, TencentSms
+from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, Outcome, Parts, Person, TencentSms
 from channels.webcall import retry_after
 from tests.channels.sending import deliver
 
@@ -87,7 +87,7 @@ def server() -> Iterator[Server]:
 
 
 def note(*people: Person) -> Notification:
-    return Notification("n-1", "sms", people, TITLE, BODY, meta={"level": "red"})
+    return Notification("n-1", "sms", people, TITLE, BODY, parts=Parts(level="red"))
 
 
 # ---------------------------------------------------------------- the county's HTTP gateway

@@ -6,7 +6,7 @@ import apprise
 
 from channels import local, testing
 from channels.local import jsonl_path
-from channels.model import Notification, Outcome, Person
+from channels.model import Notification, Outcome, Parts, Person
 from channels.testing import CapturingChannel
 from tests.channels.sending import deliver
 
@@ -18,7 +18,7 @@ def test_capturing_channel_records_what_was_sent() -> None:
     duty, other = CapturingChannel("duty"), CapturingChannel("other")
     duty.clear()
     other.clear()
-    n = Notification("n1", "sms", (ZHANG, LI), "【红色预警】城东拆迁户聚集", "正文", meta={"level": "red"})
+    n = Notification("n1", "sms", (ZHANG, LI), "【红色预警】城东拆迁户聚集", "正文", parts=Parts(level="red"))
 
     assert deliver(duty.spec(address="phone", channel="sms"), n).ok
     assert deliver(other.spec(), n).ok

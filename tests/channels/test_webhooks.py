@@ -16,7 +16,7 @@ from apprise.plugins.dingtalk import NotifyDingTalk
 from apprise.plugins.feishu import NotifyFeishu
 from apprise.plugins.wecombot import NotifyWeComBot
 
-from channels.model import Alert, ChannelSpec, Notification, Outcome, Person
+from channels.model import Alert, ChannelSpec, Notification, Outcome, Parts, Person
 from channels.templates import render
 from tests.channels.sending import deliver
 
@@ -31,7 +31,7 @@ ALERT = Alert("INC-1", "red", "红色", "城东拆迁户聚集", category="征�
 
 def chat_note() -> Notification:
     title, body = render(ALERT, "chat")
-    return Notification("n-1", "duty-group", (), title, body, alert=ALERT, meta={"format": "markdown"})
+    return Notification("n-1", "duty-group", (), title, body, alert=ALERT, parts=Parts(markdown=True))
 
 
 def test_dingtalk_markdown_signed(webhook: WebServer, monkeypatch: pytest.MonkeyPatch) -> None:

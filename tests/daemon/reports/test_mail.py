@@ -17,7 +17,7 @@ import pytest
 from channels.delivery import deliver
 from channels.model import ChannelSpec, Person
 from daemon.notify.outbox import Outbox, Rendered, enqueue
-from daemon.reports.mail import pack
+from daemon.reports import mail
 from daemon.store import Store
 from tests.conftest import SmtpSink
 
@@ -34,10 +34,10 @@ def send_report(tmp_path: Path, box: SmtpSink) -> dict[str, Any]:
     url = f"mailto://127.0.0.1:{box.port}?from=alerts@example.gov.cn&mode=insecure"
     channels = {"email": ChannelSpec("email", url, "email")}
     outbox = Outbox(store, channels, functools.partial(deliver, now=lambda: T0), random.Random(1))
-    meta = {"html": HTML, **pack({"chart-days@yuqing": PNG}, {"2026-11-23-daily.xlsx": XLSX})}
+    parts = mail.parts(HTML, {"chart-days@yuqing": PNG}, {"2026-11-23-daily.xlsx": XLSX})
     with store.transaction() as db:
         enqueue(db, "report:daily:2026-11-23:email", None, "email", (ZHANG,),
-                Rendered("【舆情哨兵】舆情日报", "日报正文", meta), T0)
+                Rendered("【舆情哨兵】舆情日报", "日报正文", parts), T0)
     outbox.deliver_due(lambda: T0)
     row = store.one("SELECT status, attempts, last_error FROM outbox")
     assert row is not None
