@@ -40,7 +40,7 @@ from channels.base import field_secrets
 from channels.model import ChannelSpec, Notification, Outcome, Result
 from channels.urls import prepare_url, url_secrets
 
-NO_PARTS: Mapping[str, bytes] = {}
+NO_FILES: Mapping[str, bytes] = {}
 
 
 class MailChannel:
@@ -67,8 +67,8 @@ CHANNEL = MailChannel()
 
 
 def compose(*, sender: tuple[str, str], to: str, subject: str, text: str, html: str, date: datetime,
-            domain: str = "localhost", images: Mapping[str, bytes] = NO_PARTS,
-            attachments: Mapping[str, bytes] = NO_PARTS) -> EmailMessage:
+            domain: str = "localhost", images: Mapping[str, bytes] = NO_FILES,
+            attachments: Mapping[str, bytes] = NO_FILES) -> EmailMessage:
     """One ``multipart/alternative`` message: text first, HTML second (mail clients show the last part
     they understand), UTF-8 with the Chinese subject RFC 2047-encoded. ``images`` become PNG parts
     related to the HTML (``<img src="cid:ID">``); ``attachments`` make the message ``multipart/mixed``.
@@ -94,7 +94,7 @@ def compose(*, sender: tuple[str, str], to: str, subject: str, text: str, html: 
 
 
 def send(url: str, *, subject: str, text: str, html: str, people: Mapping[str, str], now: Callable[[], datetime],
-         images: Mapping[str, bytes] = NO_PARTS, attachments: Mapping[str, bytes] = NO_PARTS) -> Result:
+         images: Mapping[str, bytes] = NO_FILES, attachments: Mapping[str, bytes] = NO_FILES) -> Result:
     """Send to every address of ``people`` (person key → address), one message each, over the SMTP
     server ``url`` names. ``reached`` lists the keys whose message the server accepted."""
     plugin = apprise.Apprise.instantiate(url)
