@@ -90,9 +90,9 @@ def next_repeat(step: Step, incident: Incident, due_at: datetime, now: datetime)
 
 
 def level_key(incident: Incident) -> str:
-    """Timers and notification ids per level *episode*: a story that comes back (回潮) at the level it
-    had goes through the policy again instead of finding its old timers already fired."""
-    return str(incident.level) if not incident.resurgences else f"{incident.level}#{incident.resurgences}"
+    """The incident's current level episode, as its timers and notification ids carry it
+    (``timers.Episode``)."""
+    return timers.Episode(incident.level, incident.resurgences).key
 
 
 class Escalation:
@@ -149,7 +149,7 @@ class Escalation:
             self.schedule_digest(db, now + timedelta(minutes=1))
             return self._send_digest(db, now), None
         incident = incidents.get(db, timer.incident_id)
-        level = Level.parse(timer.level.partition("#")[0])  # "red#1": the level of a resurgence episode
+        level = timers.Episode.parse(timer.level).level
         if timer.kind == "deadline":
             def enqueue(key: str, incident_id: str, alert: Alert, via: tuple[str, ...],
                         teams: tuple[str, ...]) -> int:

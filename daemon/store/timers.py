@@ -12,6 +12,26 @@ from typing import NamedTuple
 
 from daemon.clock import from_epoch, to_epoch
 from daemon.store import Store
+from rules.model import Level
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A level *episode* of an incident: the level, and how often the story had come back (回潮) when it
+    reached it. Step and deadline timers, and the ids of their notifications, are per episode, so a story
+    back at the level it had goes through the policy again. Stored as ``red``, ``red#1``, ``red#2`` …"""
+
+    level: Level
+    resurgence: int = 0
+
+    @property
+    def key(self) -> str:
+        return str(self.level) if not self.resurgence else f"{self.level}#{self.resurgence}"
+
+    @classmethod
+    def parse(cls, key: str) -> Episode:
+        level, _, resurgence = key.partition("#")
+        return cls(Level.parse(level), int(resurgence) if resurgence else 0)
 
 
 @dataclass(frozen=True)
@@ -22,7 +42,7 @@ class Timer:
     id: int
     kind: str
     incident_id: str
-    level: str  # the level episode ("red", "red#1") of a step or deadline timer
+    level: str  # the ``Episode.key`` of a step or deadline timer; the day of the digest timer
     step: int
     round: int
     due_at: datetime
