@@ -129,13 +129,23 @@ MEMORY = Path(":memory:")  # the ``path`` of an in-memory store: no file to lock
 class Store:
     """A connection per thread; ``transaction()`` is the only way to write."""
 
-    def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT, clock: Clock | None = None) -> None:
+    def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT, clock: Clock | None = None, *,
+                 read_only: bool = False) -> None:
         self.path = path
         self.busy_timeout = busy_timeout
         self.health = StoreHealth(path, clock or SystemClock())
         self._local = threading.local()
         self._target: str | Path = path
         self._anchor: sqlite3.Connection | None = None  # an in-memory database lives while a connection does
+        self.read_only = read_only
+        if read_only:
+            # SQLite itself refuses every write (mode=ro): a tool beside the running daemon can never
+            # change its state, not even by the schema script or a migration (neither runs).
+            if not path.is_file():
+                raise ConfigError([Problem("no state database here", path=str(path))])
+            refuse_newer(path, stored_version(path))
+            self._target = f"{path.resolve().as_uri()}?mode=ro"
+            return
         if path == MEMORY:
             # memdb, unlike ":memory:", is one database for every connection of the process that names it,
             # so the delivery thread sees what the evaluation thread wrote, with SQLite's own locking.
@@ -177,10 +187,13 @@ class Store:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self._target, timeout=self.busy_timeout, isolation_level=None,
-                                   check_same_thread=True, uri=not self.on_disk)
+                                   check_same_thread=True, uri=self.read_only or not self.on_disk)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+            if self.read_only:
+                conn.execute("PRAGMA query_only=ON")
+            else:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
         return conn
@@ -209,6 +222,17 @@ class Store:
             raise StoreUnwritable(str(exc)) from exc
         if db.total_changes != changes:  # a transaction that only read proves nothing about writing
             self.health.succeeded()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every read inside sees the database as of the first one, whatever the
+        daemon commits meanwhile (WAL readers are never blocked and never block it)."""
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("ROLLBACK")  # only reads happened: nothing to keep
 
     def probe(self, busy_timeout: float = 0.5) -> bool:
         """Whether a small write goes through now, waiting at most ``busy_timeout`` for another writer:

@@ -209,6 +209,22 @@ def plain_since(store: Store, since: datetime) -> Iterator[MessageRecord]:
         cursor.close()
 
 
+def received_between(store: Store, start: datetime | None, end: datetime | None) -> Iterator[MessageRecord]:
+    """Messages received in [start, end) (either end open when None), read as the caller goes: one
+    cursor, so a span of 500,000 messages is never a list. In storage order (for the daemon's own rows,
+    the order received); callers that need another order sort what they keep."""
+    cursor = store.db.execute(f"{_RECORD} WHERE received_at >= ? AND received_at < ?", _span(start, end))
+    try:
+        for row in cursor:
+            yield _record(row)
+    finally:
+        cursor.close()
+
+
+def _span(start: datetime | None, end: datetime | None) -> tuple[float, float]:
+    return (to_epoch(start) if start else float("-inf"), to_epoch(end) if end else float("inf"))
+
+
 def count_messages(store: Store) -> int:
     return _count(store, "SELECT count(*) FROM messages")
 
@@ -237,11 +253,11 @@ def last_received_by_source(store: Store) -> dict[str, float]:
         "SELECT source, max(received_at) AS at FROM messages GROUP BY source ORDER BY source")}
 
 
-def incidents_with_messages_between(store: Store, start: datetime, end: datetime) -> set[str]:
-    """Incidents that received a message in [start, end)."""
+def incidents_with_messages_between(store: Store, start: datetime | None, end: datetime | None) -> set[str]:
+    """Incidents that received a message in [start, end) (either end open when None)."""
     return {r[0] for r in store.query(
         "SELECT DISTINCT incident_id FROM messages WHERE incident_id IS NOT NULL AND received_at >= ?"
-        " AND received_at < ?", (to_epoch(start), to_epoch(end)))}
+        " AND received_at < ?", _span(start, end))}
 
 
 def regions(store: Store, message_ids: Iterable[str]) -> dict[str, Any]:

@@ -129,16 +129,17 @@ class Outcome:
     problems: tuple[Problem, ...]  # what blocked the swap
 
 
-def build_checked(config: Config, analyzer: Analyzer, now: datetime) -> Outcome:
+def build_checked(config: Config, analyzer: Analyzer, now: datetime, *, run_tests: bool = True) -> Outcome:
     """A new rulebook, built off to the side, if ``yuqing check`` would accept it: no errors and no
-    failing rule test. The analyzer's words in use are not touched; the caller swaps."""
+    failing rule test (``run_tests=False``: errors only). The analyzer's words in use are not touched;
+    the caller swaps."""
     try:
         analyzer.load_dictionary()  # words only accumulate: a rejected reload leaves harmless extras
         rulebook = build_rulebook(config, analyzer, activate=False)
     except ConfigError as exc:
         return Outcome(None, exc.errors or exc.problems)
     problems = [p for p in rulebook.warnings if p.severity == "error"]
-    if rulebook.keywords is not None:
+    if run_tests and rulebook.keywords is not None:
         results = run_rule_tests(rulebook.ruleset, rulebook.engine, analyzer.view(rulebook.keywords),
                                  rulebook.calendar.active, now)
         problems += [Problem(f"rule test failed ({r.rule_id or 'file'}): {r.detail.splitlines()[0]}",
