@@ -153,13 +153,23 @@ class Report:
         return self.replayed / self.seconds if self.seconds > 0 else 0.0
 
 
-def story_spread(incident: incidents.Incident) -> Spread | None:
-    """The story's spread as last stored with the incident; None when it was never stored."""
+@dataclass(frozen=True)
+class Story:
+    """What the incidents table keeps of a story for grading: its spread as last stored, and when its
+    level was last set (a rise may have come in a sensitive period after its members arrived)."""
+
+    spread: Spread
+    level_at: datetime
+
+
+def story_of(incident: incidents.Incident) -> Story | None:
+    """None when the incident has no stored spread (never refreshed)."""
     stored = incident.spread
     if not stored:
         return None
     counts = {k: int(stored[k]) for k in SPREAD_FIELDS if k in stored and k != "growth"}
-    return dataclasses.replace(Spread(growth=float(stored.get("growth", 0.0))), **counts)
+    spread = dataclasses.replace(Spread(growth=float(stored.get("growth", 0.0))), **counts)
+    return Story(spread, incident.level_at)
 
 
 class Replayer:
@@ -171,12 +181,14 @@ class Replayer:
         self.report = report
         self._story_levels: dict[str, Level] = {}  # incident → its story's new level so far
 
-    def grade(self, message: Message, at: datetime, spread: Spread | None) -> tuple[Decision, Level]:
-        """The message's own decision, and the best of it and the story grade (with ``spread``)."""
+    def grade(self, message: Message, at: datetime, story: Story | None) -> tuple[Decision, Level]:
+        """The message's own decision, and the best of it and its story's grade (with the stored spread,
+        at the message's time and at the time the story's level was last set)."""
         analysis, verdict = self.rulebook.evaluate(self.analyzer, message, at)
         best = verdict.level
-        if spread is not None:
-            best = max(best, self.rulebook.grade(analysis, spread, at).level)
+        if story is not None:
+            for moment in (at, story.level_at):
+                best = max(best, self.rulebook.grade(analysis, story.spread, moment).level)
         return decision_of(verdict), best
 
     def compare(self, message: Message, at: datetime, live: Decision, new: Decision, *,
@@ -203,12 +215,12 @@ class Replayer:
         """A member's best level under the new rules counts towards its story's level."""
         self._story_levels[incident_id] = max(level, self._story_levels.get(incident_id, Level.NONE))
 
-    def record(self, record: MessageRecord, spreads: Mapping[str, Spread | None], tracked: Iterable[str]) -> None:
+    def record(self, record: MessageRecord, stories: Mapping[str, Story | None], tracked: Iterable[str]) -> None:
         """One stored message: graded at its receipt, compared with its stored verdict."""
         message = message_from_dict(record.data)
         at = from_epoch(record.received_at)
         incident_id = record.incident_id
-        own, best = self.grade(message, at, spreads.get(incident_id) if incident_id else None)
+        own, best = self.grade(message, at, stories.get(incident_id) if incident_id else None)
         self.compare(message, at, stored_decision(record.verdict), own, incident_id=incident_id)
         if incident_id is not None and incident_id in tracked:
             self.track(incident_id, best)
@@ -228,13 +240,13 @@ def replay_span(store: Store, rulebook: Rulebook, analyzer: Analyzer, report: Re
     replayer = Replayer(rulebook, analyzer, report)
     with store.snapshot():
         ids = sorted(messages.incidents_with_messages_between(store, report.start, report.end))
-        stories = incidents.by_ids(store, ids)
-        spreads = {i.id: story_spread(i) for i in stories}
-        opened = [i for i in stories if (report.start is None or i.opened_at >= report.start)
+        found = incidents.by_ids(store, ids)
+        stories = {i.id: story_of(i) for i in found}
+        opened = [i for i in found if (report.start is None or i.opened_at >= report.start)
                   and (report.end is None or i.opened_at < report.end)]
         tracked = {i.id for i in opened}
         for record in messages.received_between(store, report.start, report.end):
-            replayer.record(record, spreads, tracked)
+            replayer.record(record, stories, tracked)
     replayer.story_differences(opened)
     report.seconds += time.perf_counter() - started
 
@@ -256,10 +268,8 @@ def replay_files(store: Store, rulebook: Rulebook, analyzer: Analyzer, report: R
             replayer.compare(message, now, decided, new, origin=origin)
             continue
         at = from_epoch(record.received_at)
-        spread = None
-        if record.incident_id:
-            spread = story_spread(incidents.by_ids(store, [record.incident_id])[0])
-        new, _ = replayer.grade(message, at, spread)
+        story = story_of(incidents.by_ids(store, [record.incident_id])[0]) if record.incident_id else None
+        new, _ = replayer.grade(message, at, story)
         replayer.compare(message, at, stored_decision(record.verdict), new, incident_id=record.incident_id,
                          origin=origin)
     report.seconds += time.perf_counter() - started
