@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK_INDEX ?= https://pypi.org/simple
 
-.PHONY: run test lint lock bench bench-clustering bench-ingest bench-latency bench-review eval check clean browser
+.PHONY: run test lint lock bench bench-clustering bench-ingest bench-latency bench-replay bench-review eval check clean browser
 
 # The virtualenv holds exactly what requirements-dev.lock names (exact versions, sha256 hashes), whatever newer
 # releases the package index serves: a changed lock rebuilds it from scratch. `make lock` refreshes the lock
@@ -67,6 +67,11 @@ test: lint browser
 bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.library
+	$(BIN)/python -m bench.replay
+
+# `yuqing replay` over N stored messages (-n, default 20,000): msgs/s and the time for 500,000 (90 days).
+bench-replay: $(STAMP)
+	$(BIN)/python -m bench.replay
 
 bench-clustering: $(STAMP)
 	$(BIN)/python -m bench.clustering
