@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -51,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", parents=[common], help="run the daemon")
     run.add_argument("--once", action="store_true", help="handle everything pending, then exit")
-    sub.add_parser("check", parents=[common], help="validate config, rules, periods and notify; run rule tests")
+    check = sub.add_parser("check", parents=[common], help="validate config, rules, periods and notify; run rule tests")
+    check.add_argument("--rules", type=Path, metavar="DIR",
+                       help="check this rules folder instead of the config's (a copy being edited: docs/rules.md 7a)")
     explain = sub.add_parser("explain", parents=[common], help="evaluate message files without side effects")
     explain.add_argument("files", nargs="+", type=Path)
     explain.add_argument("--verbose", action="store_true",
@@ -97,6 +100,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_problems(exc.problems, sys.stdout)
         return 1
+    if args.rules is not None:
+        config = dataclasses.replace(config, rules_dir=args.rules.resolve())
     teams: list[str] | None = None
     try:
         notify = load_notify(config.notify, env=os.environ)

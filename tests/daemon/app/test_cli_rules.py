@@ -98,3 +98,15 @@ def test_explain_shows_suppressed_rules_and_the_place(county: Path, tmp_path: Pa
     assert (elsewhere["place"], elsewhere["level"]) == ("elsewhere", "yellow")
     assert "place: elsewhere (河南省, 郑州市): red → yellow" in elsewhere["reasons"]
     assert (plain["place"], plain["suppressed"], plain["level"]) == ("unknown", [], "none")
+
+
+def test_check_rules_checks_a_copy_of_the_rules_folder(county: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    edited = tmp_path / "rules.new"
+    shutil.copytree(county / "rules", edited)
+    broken = edited / "land.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("notify: [政法委]", "notify: [政法为]"),
+                      encoding="utf-8")
+    assert main(["check", "-c", str(county / "config.yaml"), "--rules", str(edited)]) == 1
+    assert f"{broken}:" in capsys.readouterr().out  # the copy is checked …
+    assert main(["check", "-c", str(county / "config.yaml")]) == 0  # … and the config's own folder is untouched
