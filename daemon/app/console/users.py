@@ -45,9 +45,11 @@ def check_password(password: str, stored: str) -> bool:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != SCHEME:
             return False
-        expected = base64.b64decode(digest)
-        found = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                               maxmem=_MAXMEM, dklen=len(expected))
+        expected = base64.b64decode(digest, validate=True)
+        if len(expected) != _HASH_BYTES:  # a cut hash would otherwise match a prefix: refuse it whole
+            return False
+        found = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt, validate=True), n=int(n), r=int(r),
+                               p=int(p), maxmem=_MAXMEM, dklen=_HASH_BYTES)
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(found, expected)
