@@ -14,7 +14,7 @@ from typing import TextIO
 import structlog
 
 from daemon import logs
-from daemon.app import cli_incidents, cli_notify, cli_replay, cli_reports
+from daemon.app import cli_console, cli_incidents, cli_notify, cli_replay, cli_reports
 from daemon.clock import SystemClock, local
 from daemon.config import Config, InboxSpec, config_path, load_config
 from daemon.config.notify import load_notify
@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     COMMANDS.update(cli_reports.add_commands(sub, common))
     COMMANDS.update(cli_notify.add_commands(sub, common))
     COMMANDS.update(cli_replay.add_commands(sub, common))
+    COMMANDS.update(cli_console.add_commands(sub, common))
     return parser
 
 

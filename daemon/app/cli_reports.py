@@ -32,6 +32,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     ledger.add_argument("--to", dest="last", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
     ledger.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
     ledger.add_argument("-o", "--output", type=Path, help="file to write (default: state_dir/reports/…)")
+    ledger.add_argument("--audit", action="store_true", help="add a column 操作记录: each incident's audit trail")
     status = sub.add_parser("status", parents=[common],
                             help="inboxes, sources, open incidents, timers, outbox, rules in use")
     status.add_argument("--json", action="store_true")
@@ -80,7 +81,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         print("error: --to is before --from", file=sys.stderr)
         return 1
     rows = ledger(Store(config.database), args.first, args.last, SystemClock().now(),
-                  load_notify(config.notify, env=os.environ))
+                  load_notify(config.notify, env=os.environ), with_audit=args.audit)
     output: Path = args.output or config.state_dir / "reports" / f"ledger-{args.first}-{args.last}.{args.format}"
     output.parent.mkdir(parents=True, exist_ok=True)
     if args.format == "csv":

@@ -24,7 +24,7 @@ import structlog
 from channels import local as local_channels
 from channels.delivery import deliver
 from daemon import incidents
-from daemon.app import ackpage, retention
+from daemon.app import ackpage, console, retention
 from daemon.app.clockstep import move_pending
 from daemon.app.httpapi import HttpServer, serve_http
 from daemon.app.metrics import MetricsEndpoint
@@ -171,6 +171,7 @@ class Service:
         if self.http is not None:
             ackpage.serve(self.http.router, store, self.config, self.notify.directory, self.clock)
             self.http.router.add("GET", "/metrics", MetricsEndpoint(store, self.clock.now))
+            console.serve(self.http.router, store, self.config, self.notify, self.clock)
         feeds = start_feeds(self.config, store, spool_dir(self.config, "feeds"), self.clock)
         self.last_scan = time.monotonic()
         try:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+from daemon.config.console import ConsoleSpec, parse_console
 from daemon.config.durations import DurationError, parse_duration
 from daemon.config.reports import ReportSchedule, parse_reports
 from daemon.config.review import ReviewSpec, parse_review
@@ -22,7 +23,7 @@ from rules.yamlsrc import Node, check_keys, load_file
 
 DEFAULT_PATH = Path("/etc/yuqing/config.yaml")
 TOP_KEYS = ("state_dir", "inbox", "feeds", "rules", "periods", "dictionary", "notify", "http", "limits", "incidents",
-            "expect", "reports", "review", "places")
+            "expect", "reports", "review", "places", "console")
 PLACE_KEYS = ("local", "neighbours")
 INCIDENT_KEYS = ("window", "watch")
 DEFAULT_WINDOW = timedelta(hours=72)
@@ -109,6 +110,7 @@ class Config:
     reports: ReportSchedule | None = None  # 日报/周报 schedule (daemon/config/reports.py)
     review: ReviewSpec = field(default_factory=ReviewSpec)  # 待研判 recall net (daemon/config/review.py)
     places: Places = field(default_factory=Places)  # the county's own places and its neighbours' (rules/places.py)
+    console: ConsoleSpec | None = None  # the duty officers' web console (daemon/config/console.py)
 
     @property
     def database(self) -> Path:
@@ -161,6 +163,7 @@ def load_config(path: Path) -> Config:
         window=window, watch=watch, expect=parser.expect(top.get("expect")),
         reports=parse_reports(top.get("reports"), problems),
         review=parse_review(top.get("review"), parser.path, problems), places=parser.places(top.get("places")),
+        console=parse_console(top.get("console"), parser.path, parser.duration, problems),
     )
     if problems:
         raise ConfigError(problems)

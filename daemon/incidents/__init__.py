@@ -173,12 +173,17 @@ def get(db: sqlite3.Connection, incident_id: str) -> Incident:
     return _from_row(row)
 
 
-def listing(store: Store, *, open_only: bool = False) -> list[Incident]:
+def listing(store: Store, *, open_only: bool = False, statuses: tuple[Status, ...] = ()) -> list[Incident]:
+    """Newest first: all, those not resolved (``open_only``), or those in one of ``statuses``."""
     where = "WHERE status != 'resolved'" if open_only else ""
-    return [_from_row(r) for r in store.query(f"SELECT * FROM incidents {where} ORDER BY opened_at DESC")]
+    if statuses:
+        where = f"WHERE status IN ({','.join('?' * len(statuses))})"
+    return [_from_row(r) for r in store.query(f"SELECT * FROM incidents {where} ORDER BY opened_at DESC",
+                                              tuple(str(s) for s in statuses))]
 
 
-def acknowledge(store: Store, incident_id: str, by: str, now: datetime, note: str = "") -> Incident:
+def acknowledge(store: Store, incident_id: str, by: str, now: datetime, note: str = "",
+                client: str | None = None) -> Incident:
     with store.transaction() as db:
         incident = get(db, incident_id)
         if incident.status.done:
@@ -186,27 +191,28 @@ def acknowledge(store: Store, incident_id: str, by: str, now: datetime, note: st
         if incident.acked_at is None:
             db.execute("UPDATE incidents SET status = 'acknowledged', acked_at = ?, acked_by = ? WHERE id = ?",
                        (to_epoch(now), by, incident_id))
-        audit(db, now, by, "acknowledge", incident_id, note)
+        audit(db, now, by, "acknowledge", incident_id, note, client)
         event(db, incident_id, now, "acknowledged", None, by, note)
         return get(db, incident_id)
 
 
-def resolve(store: Store, incident_id: str, by: str, now: datetime, note: str = "") -> Incident:
+def resolve(store: Store, incident_id: str, by: str, now: datetime, note: str = "",
+            client: str | None = None) -> Incident:
     with store.transaction() as db:
         incident = get(db, incident_id)
         if incident.status is not Status.RESOLVED:
             db.execute("UPDATE incidents SET status = 'resolved', resolved_at = ? WHERE id = ?",
                        (to_epoch(now), incident_id))
             timers.cancel_pending(db, incident_id, now, "cancelled:resolved")
-        audit(db, now, by, "resolve", incident_id, note)
+        audit(db, now, by, "resolve", incident_id, note, client)
         event(db, incident_id, now, "resolved", None, by, note)
         return get(db, incident_id)
 
 
 def audit(db: sqlite3.Connection, now: datetime, actor: str, action: str, incident_id: str | None,
-          detail: str) -> None:
+          detail: str, client: str | None = None) -> None:
     """Kept for callers that have not moved to ``daemon.store.audit.record``."""
-    audit_log.record(db, now, actor, action, incident_id, detail)
+    audit_log.record(db, now, actor, action, incident_id, detail, client)
 
 
 def next_incident_number(db: sqlite3.Connection, day: str) -> int:

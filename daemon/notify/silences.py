@@ -79,7 +79,8 @@ def current(db: sqlite3.Connection, now: datetime) -> list[Silence]:
     return [_from_row(r) for r in rows]
 
 
-def add(store: Store, kind: str, target: str, until: datetime, by: str, reason: str, now: datetime) -> Silence:
+def add(store: Store, kind: str, target: str, until: datetime, by: str, reason: str, now: datetime,
+        client: str | None = None) -> Silence:
     """A new silence, audited. ``until`` must be in the future and the reason must be said."""
     if kind not in KINDS:
         raise SilenceError(f'unknown silence kind "{kind}"; use one of {", ".join(KINDS)}')
@@ -97,7 +98,7 @@ def add(store: Store, kind: str, target: str, until: datetime, by: str, reason: 
             (kind, target, to_epoch(until), by, reason, to_epoch(now)))
         silence_id = int(cursor.lastrowid or 0)
         incidents.audit(db, now, by, "silence", target if kind == "incident" else None,
-                        f"#{silence_id} {kind} {target} until {local(until).isoformat()}: {reason}")
+                        f"#{silence_id} {kind} {target} until {local(until).isoformat()}: {reason}", client)
         return _get(db, silence_id)
 
 

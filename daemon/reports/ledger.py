@@ -8,6 +8,7 @@ that is passed around. Officials are named (they are who was told), never with t
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -26,6 +27,8 @@ HEADER = ("编号", "等级", "等级变化", "类别", "事件", "首发时间"
           "通知记录", "确认记录", "处置时限", "时限落实", "处置状态", "处置说明")
 EVENT_WORDS = {"opened": "发现", "raised": "升级", "resurgence": "回潮"}
 DEADLINE_WORDS = {"met": "按时", "missed": "超时", "pending": "未到期"}
+AUDIT_WORDS = {"acknowledge": "确认", "resolve": "处置", "note": "备注", "silence": "静默", "unsilence": "解除静默",
+               "merge": "合并", "split": "拆分"}
 OUTCOME_WORDS = {"sent": "已送达", "pending": "待发送", "failed": "发送失败"}
 
 
@@ -46,11 +49,12 @@ class LedgerRow:
     deadline_met: str
     status: str
     resolution: str
+    trail: str | None = None  # the incident's audit log (``with_audit``): who did what, when, from where
 
     def cells(self) -> list[str]:
         return [self.id, self.level, self.history, self.category, self.title, self.first_seen, self.first_source,
                 self.first_url, self.spread, self.notified, self.acknowledged, self.deadline, self.deadline_met,
-                self.status, self.resolution]
+                self.status, self.resolution, *(() if self.trail is None else (self.trail,))]
 
 
 def span(first: date, last: date) -> tuple[datetime, datetime]:
@@ -58,14 +62,20 @@ def span(first: date, last: date) -> tuple[datetime, datetime]:
     return (datetime.combine(first, time(0), SHANGHAI), datetime.combine(last + timedelta(days=1), time(0), SHANGHAI))
 
 
-def ledger(store: Store, first: date, last: date, now: datetime, notify: NotifyConfig | None = None) -> list[LedgerRow]:
+def ledger(store: Store, first: date, last: date, now: datetime, notify: NotifyConfig | None = None,
+           with_audit: bool = False) -> list[LedgerRow]:
+    """The rows; ``with_audit`` adds a last column, 操作记录: every audit entry of each incident."""
     start, end = span(first, last)
     ids = [opened.id for opened in incidents.opened_between(store, start, end)]
     # Each table read once for every incident of the span, not once per incident: a span may be months.
     handled = Handling(
         regions=region_of(store, ids), events=incidents.events_of(store, ids, (*EVENT_WORDS, "acknowledged")),
         notified=outbox.for_incidents(store, ids), resolutions=audit.entries_for_incidents(store, ids, "resolve"))
-    return [row_for(incident, handled, now, notify) for incident in incidents.by_ids(store, ids)]
+    rows = [row_for(incident, handled, now, notify) for incident in incidents.by_ids(store, ids)]
+    if not with_audit:
+        return rows
+    trails = audit.entries_for_incidents(store, ids)
+    return [dataclasses.replace(row, trail=_trail(trails.get(row.id, []))) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,12 @@ def row_for(incident: Incident, handled: Handling, now: datetime, notify: Notify
         notified=_notified(handled.notified.get(incident.id, [])), acknowledged=_acks(events), deadline=deadline,
         deadline_met=DEADLINE_WORDS[state] if state else "", status=line.status,
         resolution=_resolution(handled.resolutions.get(incident.id, [])))
+
+
+def _trail(entries: list[audit.AuditEntry]) -> str:
+    return "；".join(f"{_at(e.at)} {e.actor} {AUDIT_WORDS.get(e.action, e.action)}"
+                    f"{'（' + mask(e.detail) + '）' if e.detail else ''}{' 来自 ' + e.client if e.client else ''}"
+                    for e in entries)
 
 
 def _history(events: list[incidents.IncidentEvent]) -> str:
@@ -126,11 +142,15 @@ def _label(level: str | None) -> str:
     return words.get(level or "", level or "")
 
 
+def _header(rows: list[LedgerRow]) -> tuple[str, ...]:
+    return (*HEADER, "操作记录") if rows and rows[0].trail is not None else HEADER
+
+
 def to_csv(rows: list[LedgerRow]) -> str:
     """UTF-8 with BOM when written out, so Excel on Chinese Windows opens it without mojibake."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(HEADER)
+    writer.writerow(_header(rows))
     writer.writerows(row.cells() for row in rows)
     return out.getvalue()
 
@@ -143,12 +163,12 @@ def to_xlsx(rows: list[LedgerRow], title: str = "舆情事件台账") -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "台账"
-    sheet.append(list(HEADER))
+    sheet.append(list(_header(rows)))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append(row.cells())
-    for column, width in zip("ABCDEFGHIJKLMNO", (18, 6, 30, 10, 30, 17, 10, 30, 24, 50, 24, 28, 8, 12, 40),
+    for column, width in zip("ABCDEFGHIJKLMNOP", (18, 6, 30, 10, 30, 17, 10, 30, 24, 50, 24, 28, 8, 12, 40, 50),
                              strict=True):
         sheet.column_dimensions[column].width = width
     for line in sheet.iter_rows(min_row=2):

@@ -24,7 +24,7 @@ from daemon.clock import Clock, SystemClock
 from daemon.store.health import StoreHealth, StoreUnwritable, is_unwritable
 from rules.errors import ConfigError, Problem
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # How long a write waits for another writer (the delivery thread, a CLI command) before it counts as a
 # store that cannot be written. Well under systemd's WatchdogSec=30 (docs/deploy.md).
 BUSY_TIMEOUT = 10.0
@@ -49,6 +49,8 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
     (4, "messages", "followers", "INTEGER NOT NULL DEFAULT 0"),
     (4, "messages", "published_at", "REAL"),
     (5, "incidents", "merged_into", "TEXT"),
+    # Where an action came from (the console's client address); NULL for the CLI and older rows.
+    (6, "audit", "client", "TEXT"),
 )
 
 SCHEMA = """
@@ -115,6 +117,10 @@ CREATE TABLE IF NOT EXISTS reviews (
     message_id TEXT PRIMARY KEY, at REAL NOT NULL, score REAL NOT NULL, features TEXT NOT NULL,
     scorer TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS reviews_at ON reviews (at);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY, person TEXT NOT NULL, csrf TEXT NOT NULL, client TEXT NOT NULL,
+    created_at REAL NOT NULL, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
 """
 
 

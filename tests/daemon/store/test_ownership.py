@@ -26,6 +26,7 @@ OWNER = {
     "report_timers": "daemon/reports/schedule.py",
     "reviews": "daemon/triage/review.py",
     "silences": "daemon/notify/silences.py",
+    "sessions": "daemon/app/console/sessions.py",
 }
 SCHEMA = "daemon/store/__init__.py"  # creates and migrates every table, and opens transactions
 SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|REPLACE)\b", re.IGNORECASE)
