@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from daemon.app.console.users import set_password
+from rules.county import SHANGHAI
 from tests.conftest import free_port
 from tests.e2e.cdp import Browser, chromium_path
 from tests.e2e.harness import Daemon, drop, wait_until
@@ -51,6 +53,10 @@ def test_log_in_see_a_red_incident_appear_without_reloading_ack_it_and_the_escal
             assert wait_until(lambda: (browser.evaluate("document.querySelector('.level-red .deadline').innerText")
                                        or "").startswith("剩余 "), timeout=5)  # counting down
             assert browser.evaluate("document.documentElement.scrollWidth") <= 390  # fits the phone
+            browser.screenshot(ARTIFACTS / "console-open.png")  # docs/console.md shows a copy
+            updated = browser.evaluate("document.getElementById('updated').innerText")
+            beijing = {f"{(datetime.now(SHANGHAI) - timedelta(seconds=s)):%H}:" for s in (0, 10)}  # browser: UTC
+            assert any(updated.startswith(f"已更新 {hour}") for hour in beijing), updated
             assert daemon.wait_event("timer.fired", timeout=10, outcome="sent:1", round=1)  # it is escalating
 
             browser.click(".level-red a.incident")

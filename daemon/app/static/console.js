@@ -83,7 +83,10 @@
       if (!data) { return; }
       syncClock(data.now);
       draw(board, data);
-      if (updated) { updated.textContent = "已更新 " + new Date().toLocaleTimeString("zh-CN", {hour12: false}); }
+      if (updated) { // the server's time, in Beijing time like every time on the page, whatever the phone's zone
+        var at = new Date((Date.now() / 1000 + offset) * 1000);
+        updated.textContent = "已更新 " + at.toLocaleTimeString("zh-CN", {hour12: false, timeZone: "Asia/Shanghai"});
+      }
     }).catch(function () {
       if (updated) { updated.textContent = "连接中断，正在重试…"; }
     });
