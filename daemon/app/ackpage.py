@@ -31,7 +31,7 @@ from channels.masking import mask
 from channels.model import Alert, ChannelSpec
 from channels.templates import SOURCE_LABELS, local_time
 from daemon import incidents
-from daemon.app.httpapi import Request, Response, Router
+from daemon.app.httpapi import Request, Response, Router, page_headers
 from daemon.clock import Clock
 from daemon.config import Config
 from daemon.incidents import Status
@@ -47,6 +47,10 @@ VERIFIED = "确认页面"  # audit detail of an ack through a link made for that
 UNVERIFIED = "确认页面（群组链接，身份未核实）"  # through a group link: the name is the clicker's word
 _SIG_BYTES = 16
 _TEMPLATES = Path(__file__).parent / "templates"
+# The page's URL is the signed link itself: no Referer may carry it to the site of the post's own link,
+# and nothing but the page's inline styles runs on it (no script at all).
+PAGE_HEADERS = page_headers("default-src 'none'; style-src 'unsafe-inline'; form-action 'self';"
+                                " frame-ancestors 'none'; base-uri 'none'")
 STATUS_LABELS = {"open": "待确认", "acknowledged": "已确认", "resolved": "已处置", "closed": "已关闭"}
 # Alert kinds that are about one incident someone can still acknowledge.
 _ACKABLE = frozenset({"new", "escalation", "repeat", "raised", "resurgence"})
@@ -200,7 +204,7 @@ class AckPage:
             acked_by=self._name(incident.acked_by) if incident.acked_by else "",
             action=Markup(escape(f"{PATH}?t={quote((request.query.get('t') or [''])[0], safe='.')}")), notice=notice,
             can_ack=incident.status is Status.OPEN and incident.acked_at is None)
-        return Response(200, html.encode(), "text/html; charset=utf-8", (("Cache-Control", "no-store"),))
+        return Response(200, html.encode(), "text/html; charset=utf-8", PAGE_HEADERS)
 
     def _ack(self, store: Store, token: AckToken, request: Request) -> Response:
         who, note = token.person, VERIFIED
@@ -236,7 +240,7 @@ class AckPage:
 
     def _error(self, status: int, message: str) -> Response:
         html = self.env.get_template("ack_error.html.j2").render(message=message, status=status)
-        return Response(status, html.encode(), "text/html; charset=utf-8", (("Cache-Control", "no-store"),))
+        return Response(status, html.encode(), "text/html; charset=utf-8", PAGE_HEADERS)
 
 
 def _masked(value: object) -> object:

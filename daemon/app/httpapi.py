@@ -276,3 +276,10 @@ def serve_http(config: Config, spool: Path) -> HttpServer | None:
     server = HttpServer(config.http_listen, build_router(config, spool))
     server.start()
     return server
+
+
+def page_headers(csp: str) -> tuple[tuple[str, str], ...]:
+    """Headers of every HTML page the listener serves: its Content-Security-Policy, no MIME sniffing, no
+    framing, no Referer (a page's URL may be a signed link), never cached."""
+    return (("Content-Security-Policy", csp), ("X-Content-Type-Options", "nosniff"),
+            ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"), ("Cache-Control", "no-store"))

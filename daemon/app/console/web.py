@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs
 
-from daemon.app.httpapi import Request, Response
+from daemon.app.httpapi import Request, Response, page_headers
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
        " form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -24,8 +24,7 @@ MAX_FORM = 8192  # bytes: the longest form is a note
 
 
 def security_headers(csp: str = CSP) -> tuple[tuple[str, str], ...]:
-    return (("Content-Security-Policy", csp), ("X-Content-Type-Options", "nosniff"),
-            ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"), ("Cache-Control", "no-store"))
+    return page_headers(csp)
 
 
 def html(status: int, body: str, extra: Iterable[tuple[str, str]] = (), csp: str = CSP) -> Response:

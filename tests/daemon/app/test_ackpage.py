@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.message
 import unicodedata
 import urllib.error
 import urllib.request
@@ -219,3 +220,24 @@ def test_no_link_acknowledges_after_its_ttl(served: Served, person: str) -> None
         assert "过期" in page
     assert incidents.get(served.store.db, incident.id).acked_at is None
     assert served.store.one("SELECT count(*) FROM audit")[0] == 0  # type: ignore[index]
+
+
+def headers_of(url: str) -> email.message.Message:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.headers
+    except urllib.error.HTTPError as exc:
+        return exc.headers
+
+
+def test_the_page_keeps_its_link_to_itself(served: Served) -> None:
+    """The page's URL is the signed link: opening the post's own link from it must not hand that URL to
+    the other site as a Referer, and nothing but the page's own inline styles may run on it."""
+    incident = open_red(served.store, T0)
+    url = served.links.url(incident.id, "zhang", T0)
+    for page in (url, url[:-3] + "xyz"):  # the page, and the error page of a forged link
+        headers = headers_of(page)
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert "default-src 'none'" in headers["Content-Security-Policy"]
+        assert "script-src" not in headers["Content-Security-Policy"]
