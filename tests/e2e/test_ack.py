@@ -13,19 +13,10 @@ import pytest
 from tests.conftest import free_port
 from tests.e2e.cdp import Browser, chromium_path
 from tests.e2e.harness import ROOT, Daemon, drop, wait_until
+from tests.rulesets import GAS_RULES
 
 ARTIFACTS = ROOT / "build" / "test-artifacts"
-RULES = """\
-keywords:
-  伤亡: [死亡, 身亡, 遇难]
-rules:
-  - id: gas-explosion
-    title: 燃气爆炸致人员伤亡
-    category: 燃气安全
-    level: red
-    when:
-      all: [爆炸, 伤亡]
-"""
+RULES = GAS_RULES
 RED = {"id": "weibo-1", "source": "weibo", "title": "城东燃气爆炸",
        "text": "今天上午城东小区发生燃气爆炸，已造成两人死亡，现场浓烟滚滚", "metrics": {"reposts": 800}}
 

@@ -12,18 +12,9 @@ from pathlib import Path
 
 from tests.conftest import free_port
 from tests.e2e.harness import Daemon, county, drop, wait_until
+from tests.rulesets import GAS_RULES
 
-RULES = """\
-keywords:
-  伤亡: [死亡, 身亡, 遇难]
-rules:
-  - id: gas-explosion
-    title: 燃气爆炸致人员伤亡
-    category: 燃气安全
-    level: red
-    when:
-      all: [爆炸, 伤亡]
-"""
+RULES = GAS_RULES
 NOTIFY = """\
 channels:
   duty-group: "jsonl://./var/duty-group.jsonl"

@@ -18,27 +18,11 @@ from daemon.config import load_config
 from daemon.reports import status
 from daemon.store import Store
 from rules.model import Level, Message
+from tests.rulesets import CASUALTIES, GAS_EXPLOSION, PETITION
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
-RULES = """\
-keywords:
-  伤亡: [死亡, 身亡, 遇难]
-rules:
-  - id: gas-explosion
-    title: 燃气爆炸致人员伤亡
-    category: 燃气安全
-    level: red
-    when:
-      all: [爆炸, 伤亡]
-    notify: [宣传部]
-  - id: petition
-    title: 群众上访
-    category: 信访
-    level: blue
-    when:
-      all: [上访]
-"""
+RULES = CASUALTIES + "rules:\n" + GAS_EXPLOSION + "    notify: [宣传部]\n" + PETITION
 
 NOTIFY = """\
 channels:

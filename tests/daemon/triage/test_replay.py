@@ -19,27 +19,13 @@ from daemon.config import load_config
 from daemon.store import Store
 from daemon.store.health import StoreUnwritable
 from rules.model import Author, Message, Metrics
+from tests.rulesets import CASUALTIES, GAS_EXPLOSION, PETITION
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 SPAN = ["--from", "2026-11-23", "--to", "2026-11-23"]
 PHONE = "13812345678"
 
-LIVE = """\
-keywords:
-  伤亡: [死亡, 身亡, 遇难]
-rules:
-  - id: gas-explosion
-    title: 燃气爆炸致人员伤亡
-    category: 燃气安全
-    level: red
-    when:
-      all: [爆炸, 伤亡]
-  - id: petition
-    title: 群众上访
-    category: 信访
-    level: blue
-    when:
-      all: [上访]
+LIVE = CASUALTIES + "rules:\n" + GAS_EXPLOSION + PETITION + """\
   - id: wide-petition
     title: 上访扩散
     category: 信访
