@@ -102,15 +102,15 @@ def add(store: Store, kind: str, target: str, until: datetime, by: str, reason: 
         return _get(db, silence_id)
 
 
-def remove(store: Store, silence_id: int, by: str, now: datetime) -> Silence:
-    """End a silence early (kept, marked removed, for the record)."""
+def remove(store: Store, silence_id: int, by: str, now: datetime, client: str | None = None) -> Silence:
+    """End a silence early (kept, marked removed, for the record); ``client``: the address it came from."""
     with store.transaction() as db:
         silence = _get(db, silence_id)
         if silence.removed_at is None:
             db.execute("UPDATE silences SET removed_at = ?, removed_by = ? WHERE id = ?",
                        (to_epoch(now), by, silence_id))
             incidents.audit(db, now, by, "unsilence", silence.target if silence.kind == "incident" else None,
-                            f"#{silence_id} {silence.kind} {silence.target}")
+                            f"#{silence_id} {silence.kind} {silence.target}", client)
         return _get(db, silence_id)
 
 

@@ -72,7 +72,7 @@ class Console:
         router.add("GET", "/console/report", gate.page(pages.report))
         router.add("GET", "/console/ledger", gate.page(pages.ledger))
         for path, handler in (("ack", actions.acknowledge), ("resolve", actions.resolve), ("note", actions.note),
-                              ("silence", actions.silence)):
+                              ("silence", actions.silence), ("unsilence", actions.unsilence)):
             router.add("POST", f"/console/{path}", gate.action(handler), max_body=FORM_BYTES)
         router.add("GET", "/console/static/console.js", static_file(STATIC / "console.js",
                                                                     "text/javascript; charset=utf-8"))

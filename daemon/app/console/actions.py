@@ -1,7 +1,8 @@
 """The console's actions (POST, behind the session and its CSRF token): acknowledge, resolve, add a note,
-silence. Each is one transaction with its audit line (who, when, from which address, what) and answers
-with a redirect back to the incident (Post/Redirect/Get). The escalation running on the evaluation thread
-sees an acknowledgement at its next timer, so ``unless: acknowledged`` steps stop, as with the ack page."""
+silence and lift a silence. Each is one transaction with its audit line (who, when, from which address,
+what) and answers with a redirect back to the incident (Post/Redirect/Get). The escalation running on the
+evaluation thread sees an acknowledgement at its next timer, so ``unless: acknowledged`` steps stop, as
+with the ack page."""
 
 from __future__ import annotations
 
@@ -72,6 +73,19 @@ class Actions:
         return self._on(visit, incident_id, lambda: silences.add(
             self.store, "incident", incident_id, now + timedelta(hours=hours), visit.person, f"{VIA}：{reason}", now,
             client=visit.request.client))
+
+    def unsilence(self, visit: Visit) -> Response:
+        """Lift the silence on this incident: one set by mistake, or no longer wanted."""
+        incident_id = form(visit.request).get("id", "")
+
+        def lift() -> None:
+            now = self.clock.now()
+            incident = incidents.get(self.store.db, incident_id)
+            silence = silences.active(self.store.db, incident, now)
+            if silence is None or silence.kind != "incident":  # a rule's or category's silence is IT's
+                raise silences.SilenceError("该事件没有可在此解除的静默")
+            silences.remove(self.store, silence.id, visit.person, now, client=visit.request.client)
+        return self._on(visit, incident_id, lift)
 
     def _on(self, visit: Visit, incident_id: str, act: Callable[[], object]) -> Response:
         try:

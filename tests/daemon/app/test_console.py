@@ -19,6 +19,7 @@ from daemon.app.httpapi import HttpServer, Router
 from daemon.clock import FakeClock
 from daemon.config.console import ConsoleSpec
 from daemon.config.notify import load_notify
+from daemon.notify import silences
 from daemon.store import Store, audit
 from tests.conftest import free_port
 from tests.daemon.app.test_ackpage import open_red
@@ -276,3 +277,21 @@ def test_the_audit_trail_reads_back_in_order_with_its_addresses(tmp_path: Path) 
     assert [e.actor for e in audit.since(store, T0 + timedelta(minutes=1))] == ["li"]
     assert [e.actor for e in audit.since(store, limit=1)] == ["li"]
 
+
+
+def test_a_silence_set_by_mistake_is_lifted_from_the_page_and_audited(served: Served) -> None:
+    incident = open_red(served.store, T0)
+    browser = served.browser()
+    browser.login()
+    csrf = browser.csrf(f"/console/incident?id={incident.id}")
+    browser.post("/console/silence", {"id": incident.id, "csrf": csrf, "hours": "12", "reason": "误报"})
+    _, _, page = browser.get(f"/console/incident?id={incident.id}")
+    assert 'id="unsilence"' in page
+    assert browser.post("/console/unsilence", {"id": incident.id, "csrf": "wrong"})[0] == 403
+    status, headers, _ = browser.post("/console/unsilence", {"id": incident.id, "csrf": csrf})
+    assert (status, headers["location"]) == (303, f"/console/incident?id={incident.id}")
+    assert silences.active(served.store.db, incidents.get(served.store.db, incident.id), served.clock.now()) is None
+    _, _, page = browser.get(f"/console/incident?id={incident.id}")
+    assert 'id="unsilence"' not in page
+    assert 'id="silence"' in page  # it may be silenced again
+    assert served.audit_rows()[-1] == ("zhang", "unsilence", incident.id, "127.0.0.1")
