@@ -68,6 +68,7 @@ class Person:
     role: str = ""
     phone: str | None = None
     email: str | None = None
+    dingtalk: str | None = None  # their DingTalk userId (staffId): a card click or chat reply acks as them
 
     def address(self, kind: Address) -> str | None:
         if kind == "email":

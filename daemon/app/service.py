@@ -25,6 +25,7 @@ from channels import local as local_channels
 from channels.delivery import deliver
 from daemon import incidents
 from daemon.app import ackpage, console, retention
+from daemon.app.chatack import chat_stream
 from daemon.app.clockstep import move_pending
 from daemon.app.httpapi import HttpServer, serve_http
 from daemon.app.metrics import MetricsEndpoint
@@ -173,6 +174,7 @@ class Service:
             self.http.router.add("GET", "/metrics", MetricsEndpoint(store, self.clock.now))
             console.serve(self.http.router, store, self.config, self.notify, self.clock)
         feeds = start_feeds(self.config, store, spool_dir(self.config, "feeds"), self.clock)
+        stream = chat_stream(self.config, self.notify, store, self.clock)
         self.last_scan = time.monotonic()
         try:
             while not self.stopping.is_set():
@@ -195,6 +197,8 @@ class Service:
                 self.http.stop()
             if feeds is not None:
                 feeds.stop()
+            if stream is not None:
+                stream.stop()
             self.delivery_wakeup.set()
             delivery.join(timeout=30)
             self.pipeline.rulebook.close()

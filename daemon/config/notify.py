@@ -23,7 +23,7 @@ from channels.templates import check_overrides
 from daemon import logs
 from daemon.config.notify_channels import infer_address
 from daemon.config.notify_duty import DutyParser, hint
-from daemon.config.policy import NotifyConfig, Policy, Retry, Step
+from daemon.config.policy import DingTalkStream, NotifyConfig, Policy, Retry, Step
 from daemon.config.rota import coverage
 from rules.county import BY_NAME
 from rules.errors import ConfigError, Problem, recorded
@@ -31,8 +31,8 @@ from rules.model import Level
 from rules.yamlsrc import Node, check_keys, load_file
 
 TOP_KEYS = ("channels", "people", "teams", "policies", "digest_at", "admin", "credentials", "templates", "rota",
-            "routes", "deadlines", "quiet_hours", "limits", "group_wait", "retry")
-PERSON_KEYS = ("name", "role", "phone", "email")
+            "routes", "deadlines", "quiet_hours", "limits", "group_wait", "retry", "dingtalk_stream")
+PERSON_KEYS = ("name", "role", "phone", "email", "dingtalk")
 STEP_KEYS = ("notify", "via", "after", "unless", "repeat", "until", "deadline", "digest")
 __all__ = ["infer_address", "load_notify"]  # infer_address lives in daemon.config.notify_channels
 
@@ -71,16 +71,18 @@ def load_notify(path: Path, *, env: Mapping[str, str]) -> NotifyConfig:
     limits = parser.limits(top.get("limits"), declared["channels"])
     group_wait = parser._duration(top.get("group_wait")) or timedelta(0)
     retry = parser.retry(top.get("retry"))
+    stream = parser.dingtalk_stream(top.get("dingtalk_stream"))
     if parser.problems:  # a rota with a broken shift has gaps that are not worth a warning each
         raise ConfigError(parser.problems)
     warnings = [Problem(text, where, severity="warning") for rota in rotas.values() for where, text in coverage(rota)]
     # No log line may carry a channel's password, token or webhook key, even one written without its URL.
-    logs.hide(frozenset().union(*(channel_secrets(spec) for spec in channels.values())))
+    logs.hide(frozenset().union(*(channel_secrets(spec) for spec in channels.values()))
+              | ({stream.client_secret} if stream else set()))
     return NotifyConfig(
         channels=channels, directory=Directory(people, teams), policies=policies,
         digest_at=digest_at, admin_team=admin, templates=templates, rotas=rotas, routes=routes,
         deadlines=deadlines, quiet=quiet, sms_limit=limits, warnings=tuple(warnings), group_wait=group_wait,
-        retry=retry,
+        retry=retry, dingtalk_stream=stream,
     )
 
 
@@ -101,7 +103,7 @@ class _Parser(DutyParser):
 
     def people(self, node: Node | None) -> dict[str, Person]:
         people: dict[str, Person] = {}
-        for key, value in self._mapping(node, "people (key: name, role, phone, email)").items():
+        for key, value in self._mapping(node, "people (key: name, role, phone, email, dingtalk)").items():
             what = f'person "{key}"'
             if not value.is_mapping:
                 self.problems.append(value.problem(f"{what}: expected a mapping of name, role, phone, email"))
@@ -119,7 +121,8 @@ class _Parser(DutyParser):
             elif text.get("name"):
                 # "139 0000 0022" as written; gateways and DingTalk's @-mentions want the digits alone.
                 digits = re.sub(r"[ \-]", "", phone) if phone else None
-                people[key] = Person(key, text["name"] or "", text.get("role") or "", digits, email)
+                people[key] = Person(key, text["name"] or "", text.get("role") or "", digits, email,
+                                     text.get("dingtalk") or None)
         return people
 
     def teams(
@@ -136,6 +139,22 @@ class _Parser(DutyParser):
                     self.problems.append(where.problem(f'unknown person "{key}" in team "{team}"{hint}'))
             teams[team] = tuple(dict.fromkeys(members))
         return teams
+
+    def dingtalk_stream(self, node: Node | None) -> DingTalkStream | None:
+        """``dingtalk_stream: {client_id, client_secret, endpoint}``; ``${VAR}`` as in channels."""
+        if node is None or node.is_null:
+            return None
+        self.problems.extend(check_keys(node, ("client_id", "client_secret", "endpoint"), "dingtalk_stream",
+                                        required=("client_id", "client_secret")))
+        fields = self._mapping(node, "dingtalk_stream (client_id, client_secret, endpoint)")
+        values = {k: self._expand("dingtalk_stream", v, k) for k, v in fields.items()}
+        client_id, secret = values.get("client_id"), values.get("client_secret")
+        endpoint = values.get("endpoint") or "https://api.dingtalk.com"
+        if "endpoint" in fields and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", endpoint):
+            self.problems.append(fields["endpoint"].problem(f'dingtalk_stream: "{endpoint}" is not an http(s) URL'))
+        if not client_id or not secret:
+            return None
+        return DingTalkStream(client_id, secret, endpoint.rstrip("/"))
 
     def templates(self, node: Node | None) -> Path | None:
         """The county's template folder: every file in it must be a known template that renders."""

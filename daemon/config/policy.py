@@ -121,6 +121,16 @@ class Retry:
 
 
 @dataclass(frozen=True)
+class DingTalkStream:
+    """``dingtalk_stream:`` of notify.yaml: the internal app whose Stream mode connection brings card clicks
+    and private chat replies in (daemon/app/chatack.py). Both credentials are secrets."""
+
+    client_id: str  # the app's AppKey (Client ID), also the robot code
+    client_secret: str
+    endpoint: str = "https://api.dingtalk.com"  # the open API that hands out the stream connection
+
+
+@dataclass(frozen=True)
 class NotifyConfig:
     channels: dict[str, ChannelSpec]
     directory: Directory
@@ -138,6 +148,7 @@ class NotifyConfig:
     # channel within this window go out as one. Red waits at most this long; 0 turns grouping off.
     group_wait: timedelta = timedelta(0)
     retry: Retry = field(default_factory=Retry)
+    dingtalk_stream: DingTalkStream | None = None
     warnings: tuple[Problem, ...] = ()  # shown by `yuqing check`; the file loads
 
     def members(self, teams: Iterable[str], at: datetime) -> tuple[Person, ...]:

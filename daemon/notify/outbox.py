@@ -359,6 +359,15 @@ def of_incident(store: Store, incident_id: str) -> list[Queued]:
             for r in rows]
 
 
+def incidents_told(store: Store, person: str, since: datetime) -> list[str]:
+    """The incidents whose notifications since ``since`` named ``person``, the most recently told first:
+    what a chat reply 收到 acknowledges."""
+    rows = store.query("SELECT incident_id, recipients FROM outbox WHERE incident_id IS NOT NULL"
+                       " AND created_at >= ? ORDER BY created_at DESC, rowid DESC", (to_epoch(since),))
+    told = (r["incident_id"] for r in rows if any(p.get("key") == person for p in loads(r["recipients"])))
+    return list(dict.fromkeys(told))
+
+
 # ---------------------------------------------------------------- reads for reports, status and metrics
 
 

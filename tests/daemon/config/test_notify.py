@@ -8,6 +8,7 @@ import pytest
 
 from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, TencentSms
 from daemon.config.notify import infer_address, load_notify
+from daemon.config.policy import DingTalkStream
 from rules.errors import ConfigError
 from rules.model import Level
 from tests.channels.sending import deliver
@@ -407,3 +408,34 @@ def test_quiet_hours_overnight(tmp_path: Path) -> None:
     quiet = load_notify(write(tmp_path, text), env={}).quiet
     assert quiet is not None
     assert (quiet.start, quiet.end, quiet.levels) == (22 * 60, 7 * 60, {Level.BLUE, Level.YELLOW})
+
+
+STREAM = """\
+channels: {log: "jsonl:///tmp/x.jsonl"}
+people:
+  zhang: {name: 张三, dingtalk: "0123456789"}
+  li: {name: 李四}
+dingtalk_stream:
+  client_id: dingabc
+  client_secret: "${DINGTALK_SECRET}"
+policies: {red: [{notify: [], via: [log]}]}
+"""
+
+
+def test_dingtalk_stream_credentials_and_the_user_id_of_people(tmp_path: Path) -> None:
+    config = load_notify(write(tmp_path, STREAM), env={"DINGTALK_SECRET": "s3cret"})
+    assert config.dingtalk_stream == DingTalkStream("dingabc", "s3cret", "https://api.dingtalk.com")
+    people = config.directory.people
+    assert (people["zhang"].dingtalk, people["li"].dingtalk) == ("0123456789", None)
+    without = STREAM.split("dingtalk_stream:")[0] + "policies: {red: [{notify: [], via: [log]}]}\n"
+    assert load_notify(write(tmp_path, without), env={}).dingtalk_stream is None
+
+
+def test_dingtalk_stream_problems_are_reported(tmp_path: Path) -> None:
+    text = STREAM.replace("client_id: dingabc", "endpoint: ftp://x")
+    with pytest.raises(ConfigError) as raised:
+        load_notify(write(tmp_path, text), env={})
+    messages = " | ".join(p.message for p in raised.value.problems)
+    assert '"DINGTALK_SECRET" is not set' in messages
+    assert "client_id" in messages
+    assert '"ftp://x" is not an http(s) URL' in messages
