@@ -39,8 +39,8 @@ from daemon.ingest.feeds import start_feeds
 from daemon.ingest.folders import SETTLE_SECONDS, Inbox, Watcher, spool_dir, spool_specs
 from daemon.notify import closure
 from daemon.notify.admin import fallback_notice, store_recovered, store_trouble_notices
+from daemon.notify.delivery import Outbox
 from daemon.notify.escalation import Escalation
-from daemon.notify.outbox import Outbox
 from daemon.notify.rendering import ChannelRenderer
 from daemon.reports import paperwork, status
 from daemon.store import Store

@@ -16,8 +16,9 @@ channel, or nothing and the reason (``Sent``). The stages, in order:
 
 Producers: escalation steps and digests (``escalation``), deadline reminders (``deadlines``), 已处置
 notices (``closure``), admin notices (``admin``, ``daemon.reports.source_watch``), scheduled reports
-(``daemon.reports.schedule``) and ``yuqing notify-test``. Only this module and the outbox itself (a
-fallback channel re-sends what already passed here) write outbox rows; a test holds every module to it.
+(``daemon.reports.schedule``) and ``yuqing notify-test``. Only this module and the outbox itself (its
+delivery's fallback channel re-sends what already passed here) write outbox rows; a test holds every
+module to it.
 The exception is the notice that the store cannot be written (``admin.store_trouble_notices``): it cannot
 be stored, so the service hands it to the channels at once.
 """

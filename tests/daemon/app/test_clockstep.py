@@ -9,8 +9,8 @@ from pathlib import Path
 from channels.model import ChannelSpec, Outcome, Result
 from daemon.app.clockstep import move_pending
 from daemon.clock import ClockWatch, FakeClock
+from daemon.notify.delivery import Outbox
 from daemon.notify.escalation import Escalation
-from daemon.notify.outbox import Outbox
 from daemon.store import Store
 from rules.model import Level
 from tests.daemon.notify.test_escalation import T0, notify_config, open_one, outbox, render

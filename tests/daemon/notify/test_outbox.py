@@ -13,7 +13,8 @@ from pathlib import Path
 
 from channels.model import ChannelSpec, HttpSms, Person
 from daemon.clock import FakeClock
-from daemon.notify.outbox import GIVE_UP_AFTER, MAX_RETRY, Outbox, Rendered, backoff, enqueue
+from daemon.notify.delivery import GIVE_UP_AFTER, MAX_RETRY, Outbox, backoff
+from daemon.notify.outbox import Rendered, enqueue
 from daemon.store import Store
 from tests.channels.sending import deliver
 from tests.conftest import HttpSink, SmtpSink

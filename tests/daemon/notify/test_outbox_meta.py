@@ -16,7 +16,8 @@ import pytest
 from channels.apprise_channel import body_format
 from channels.model import NO_PARTS, Alert, ChannelSpec, Notification, Parts, Person, Result
 from daemon.notify import outbox_meta
-from daemon.notify.outbox import Outbox, Rendered, enqueue
+from daemon.notify.delivery import Outbox
+from daemon.notify.outbox import Rendered, enqueue
 from daemon.notify.rendering import ChannelRenderer
 from daemon.reports import mail
 from daemon.store import Store, dumps

@@ -16,7 +16,8 @@ import pytest
 
 from channels.delivery import deliver
 from channels.model import ChannelSpec, Person
-from daemon.notify.outbox import Outbox, Rendered, enqueue
+from daemon.notify.delivery import Outbox
+from daemon.notify.outbox import Rendered, enqueue
 from daemon.reports import mail
 from daemon.store import Store
 from tests.conftest import SmtpSink
