@@ -60,7 +60,7 @@ class TencentSms:
 
 @dataclass(frozen=True)
 class DingTalkCard:
-    """DingTalk interactive cards (``channels.dingtalk_cards``): the internal app's credentials (those of
+    """DingTalk interactive cards (``channels.dingtalk_openapi``): the internal app's credentials (those of
     ``dingtalk_stream``, whose connection brings the clicks back), the card template, the robot that
     delivers the card into each person's private chat (the app's own robot: its code is the client id)."""
 
