@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
+from channels.masking import mask
 from channels.model import Alert
+from channels.templates import local_time
 
 Action = Literal["ack", "resolve"]
 ACTIONS: tuple[Action, ...] = ("ack", "resolve")
@@ -48,14 +50,18 @@ def ack_token(alert: Alert) -> str:
 
 
 def card_params(alert: Alert, body: str, status: str = "待确认") -> dict[str, str]:
-    """The ``cardParamMap`` of a notice's card; every value is a string, as DingTalk requires."""
+    """The ``cardParamMap`` of a notice's card; every value is a string, as DingTalk requires. ``body`` is
+    the notice's rendered (masked) markdown; ``excerpt`` and ``deadline`` are there for a template that
+    lays them out on their own."""
     return {
-        "title": f"【{alert.level_label}】{alert.title}",
+        "title": mask(f"【{alert.level_label}】{alert.title}"),
         "markdown": body,
         "status": status,
         "incident": alert.incident_id,
         "token": ack_token(alert),
         "level": alert.level,
+        "excerpt": mask(alert.excerpt.strip()),
+        "deadline": local_time(alert.deadline, "%m-%d %H:%M") if alert.deadline else "",
     }
 
 

@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 
 from channels.urls import mask_url
 
-Address = Literal["email", "phone", "none"]
+Address = Literal["email", "phone", "dingtalk", "none"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,25 @@ class TencentSms:
     region: str = "ap-guangzhou"
 
 
-Gateway = HttpSms | AliyunSms | TencentSms
+@dataclass(frozen=True)
+class DingTalkCard:
+    """DingTalk interactive cards (``channels.dingtalk_openapi``): the internal app's credentials (those of
+    ``dingtalk_stream``, whose connection brings the clicks back), the card template, the robot that
+    delivers the card into each person's private chat (the app's own robot: its code is the client id)."""
+
+    KIND: ClassVar[str] = "dingtalk-card"
+    client_id: str
+    client_secret: str
+    template_id: str
+    robot_code: str = ""  # empty: the client id
+    endpoint: str = "https://api.dingtalk.com"
+
+    @property
+    def robot(self) -> str:
+        return self.robot_code or self.client_id
+
+
+Gateway = HttpSms | AliyunSms | TencentSms | DingTalkCard
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,8 @@ class Person:
             return self.email
         if kind == "phone":
             return self.phone
+        if kind == "dingtalk":
+            return self.dingtalk
         return None
 
 
@@ -145,6 +165,9 @@ class Parts:
     html: str | None = None
     images: tuple[tuple[str, bytes], ...] = ()
     attachments: tuple[tuple[str, bytes], ...] = ()
+    # The signed acknowledgement link the text carries (set by the renderer when the daemon serves one):
+    # a DingTalk card takes its token, which comes back with a click.
+    ack_url: str | None = None
 
 
 NO_PARTS = Parts()

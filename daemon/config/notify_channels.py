@@ -1,7 +1,7 @@
 """The ``channels`` (and ``credentials``) part of notify.yaml, parsed for ``daemon.config.notify``.
 
 A channel is an apprise URL, or a mapping: ``{url, address, fallback, fallback_after}`` for apprise, or
-``kind: http-sms | aliyun-sms | tencent-sms`` with that gateway's settings. ``${VAR}`` anywhere in a
+``kind: http-sms | aliyun-sms | tencent-sms | dingtalk-card`` with that gateway's settings. ``${VAR}`` anywhere in a
 channel comes from the environment first, then from the credentials file. Values are never echoed in
 errors (they may hold secrets); names and places are.
 """
@@ -18,12 +18,12 @@ from urllib.parse import quote
 from apprise.manager_plugins import NotificationManager
 
 from channels import local, sms_gateway
-from channels.model import Address, AliyunSms, ChannelSpec, Gateway, HttpSms, TencentSms
+from channels.model import Address, AliyunSms, ChannelSpec, DingTalkCard, Gateway, HttpSms, TencentSms
 from channels.secrets import CredentialsError, load_credentials
 from rules.errors import ConfigError, Problem, did_you_mean, recorded
 from rules.yamlsrc import Node, check_keys
 
-ADDRESSES: tuple[Address, ...] = ("email", "phone", "none")
+ADDRESSES: tuple[Address, ...] = ("email", "phone", "dingtalk", "none")
 COMMON_KEYS = ("url", "address", "kind", "fallback", "fallback_after")
 GATEWAY_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # kind → (required, optional)
     "apprise": (("url",), ()),
@@ -32,6 +32,7 @@ GATEWAY_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # kind →
                    ("params", "endpoint", "region")),
     "tencent-sms": (("secret_id", "secret_key", "sdk_app_id", "sign_name", "template_id"),
                     ("params", "endpoint", "region")),
+    "dingtalk-card": (("client_id", "client_secret", "template_id"), ("robot_code", "endpoint")),
 }
 EMAIL_SCHEMES = frozenset({"mailto", "mailtos"})
 # apprise schemes that text a phone number: the recipients' phones go into ``to=``.
@@ -167,12 +168,12 @@ class Collector:
         return f"jsonl://{quote(str(target), safe='/')}{sep}{query}"
 
     def _address(self, node: Node) -> Address | None:
-        value = self._text(node, "email, phone or none")
+        value = self._text(node, "email, phone, dingtalk or none")
         for address in ADDRESSES:
             if value == address:
                 return address
         if value is not None:
-            self.problems.append(node.problem(f'address must be email, phone or none, got "{value}"'))
+            self.problems.append(node.problem(f'address must be email, phone, dingtalk or none, got "{value}"'))
         return None
 
     def _gateway(self, name: str, kind: str, fields: dict[str, Node],
@@ -201,6 +202,13 @@ class Collector:
                 gateway = AliyunSms(text["access_key_id"], text["access_key_secret"], text["sign_name"],
                                     text["template_code"])
                 gateway = replace(gateway, params=dict(params) or gateway.params)
+            elif kind == "dingtalk-card":
+                gateway = DingTalkCard(text["client_id"], text["client_secret"], text["template_id"],
+                                       text.get("robot_code", ""), text.get("endpoint", DingTalkCard.endpoint))
+                if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", gateway.endpoint):
+                    self.problems.append(fields["endpoint"].problem(
+                        f'channel "{name}": endpoint "{gateway.endpoint}" is not an http(s) URL'))
+                gateway = replace(gateway, endpoint=gateway.endpoint.rstrip("/"))
             else:
                 gateway = TencentSms(text["secret_id"], text["secret_key"], text["sdk_app_id"],
                                      text["sign_name"], text["template_id"])
@@ -211,7 +219,8 @@ class Collector:
         except KeyError:  # a required key is missing or did not expand: already reported
             return None
         url = gateway.url if isinstance(gateway, HttpSms) else gateway.endpoint
-        return ChannelSpec(name, url, address or "phone", gateway)
+        default: Address = "dingtalk" if isinstance(gateway, DingTalkCard) else "phone"
+        return ChannelSpec(name, url, address or default, gateway)
 
     def _templates(self, name: str, node: Node | None, *, mapping: bool) -> dict[str, str]:
         """Headers (a mapping) or template parameters (a mapping for Aliyun, a list for Tencent)."""

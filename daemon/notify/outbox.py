@@ -53,7 +53,9 @@ def enqueue(db: sqlite3.Connection, notification_id: str, incident_id: str | Non
 
 
 def _people(recipients: tuple[Person, ...]) -> list[dict[str, str | None]]:
-    return [{"key": p.key, "name": p.name, "role": p.role, "phone": p.phone, "email": p.email} for p in recipients]
+    # ``dingtalk`` only when set: everybody else's row stays as it was (grouping compares the column).
+    return [{"key": p.key, "name": p.name, "role": p.role, "phone": p.phone, "email": p.email}
+            | ({"dingtalk": p.dingtalk} if p.dingtalk else {}) for p in recipients]
 
 
 def record_test_outcome(db: sqlite3.Connection, notification_id: str, ok: bool, detail: str, now: datetime) -> None:
@@ -135,16 +137,17 @@ def record_attempt(db: sqlite3.Connection, notification_id: str, at: datetime, r
 def _pending(row: sqlite3.Row) -> Pending:
     """A stored notification as it is sent; ``meta`` as any daemon version wrote it (``outbox_meta``)."""
     parts, grouped = outbox_meta.load(row["meta"])
+    alert = alert_from_dict(loads(row["alert"])) if row["alert"] else None
+    # The alert goes with it: a DingTalk card is filled from it (title, level, excerpt, deadline).
     notification = Notification(id=row["id"], channel=row["channel"], recipients=_persons(row["recipients"]),
-                                title=row["title"], body=row["body"], parts=parts)
-    return Pending(notification, row["incident_id"], row["attempts"], row["created_at"],
-                   alert_from_dict(loads(row["alert"])) if row["alert"] else None, grouped)
+                                title=row["title"], body=row["body"], alert=alert, parts=parts)
+    return Pending(notification, row["incident_id"], row["attempts"], row["created_at"], alert, grouped)
 
 
 def _persons(recipients: str) -> tuple[Person, ...]:
     """The people of a stored ``recipients`` column."""
     return tuple(Person(key=p["key"], name=p["name"], role=p.get("role") or "", phone=p.get("phone"),
-                        email=p.get("email")) for p in loads(recipients))
+                        email=p.get("email"), dingtalk=p.get("dingtalk")) for p in loads(recipients))
 
 
 @dataclass(frozen=True)

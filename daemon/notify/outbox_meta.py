@@ -4,7 +4,8 @@ The column keeps the shape it had when notifications carried a ``dict[str, str]`
 an older daemon are still sent after an upgrade and what is written now is the same JSON, byte for
 byte, as before: string values only, under ``level``, ``format`` (``"markdown"``), ``html``, ``images``
 and ``attachments`` (each a JSON object, name → base64, as ``json.dumps`` writes it, in order), and
-``group`` (``"1"``). An empty level is left out; images and attachments are written together (the old
+``group`` (``"1"``); ``ack`` (the signed ack link) only on rows of a DingTalk card channel, whose card
+carries its token. An empty level is left out; images and attachments are written together (the old
 code always wrote both, ``{}`` for none) and only when there is either. The grouping mark is the
 outbox's own: a channel never sees it, and ``_group_of`` finds marked rows with ``json_extract``.
 """
@@ -31,6 +32,8 @@ def dump(parts: Parts, grouped: bool = False) -> str:
         meta["format"] = MARKDOWN
     if parts.html is not None:
         meta["html"] = parts.html
+    if parts.ack_url:
+        meta["ack"] = parts.ack_url
     if parts.images or parts.attachments:
         meta["images"] = _encoded(parts.images)
         meta["attachments"] = _encoded(parts.attachments)
@@ -44,7 +47,7 @@ def load(text: str | None) -> tuple[Parts, bool]:
     meta: Mapping[str, str] = loads(text) if text else {}
     parts = Parts(level=meta.get("level", ""), markdown=meta.get("format", "").strip().lower() == MARKDOWN,
                   html=meta.get("html"), images=_decoded(meta.get("images")),
-                  attachments=_decoded(meta.get("attachments")))
+                  attachments=_decoded(meta.get("attachments")), ack_url=meta.get("ack"))
     return parts, bool(meta.get(GROUP))
 
 

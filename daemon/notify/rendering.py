@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from channels.model import Alert, ChannelSpec, Parts
+from channels.model import Alert, ChannelSpec, DingTalkCard, Parts
 from channels.templates import Renderer, Style
 from daemon.notify.outbox import Rendered
 
@@ -31,5 +31,8 @@ class ChannelRenderer:
             title, text, html = self.renderer.render_email(alert)
             return Rendered(title, text, Parts(level=alert.level, html=html))
         title, body = self.renderer.render(alert, style)
-        # DingTalk, WeCom and Feishu robots render the chat style as markdown.
-        return Rendered(title, body, Parts(level=alert.level, markdown=style == "chat"))
+        # DingTalk, WeCom and Feishu robots render the chat style as markdown; a DingTalk card carries the
+        # ack link's token (only there: every other outbox row stays as it was).
+        card = isinstance(spec.gateway, DingTalkCard)
+        return Rendered(title, body, Parts(level=alert.level, markdown=style == "chat",
+                                           ack_url=alert.ack_url if card else None))

@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING
 import pytest
 from apprise.plugins.dingtalk import NotifyDingTalk
 
-from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, Outcome, Parts, Person, TencentSms
+from channels.model import (
+    AliyunSms,
+    ChannelSpec,
+    DingTalkCard,
+    HttpSms,
+    Notification,
+    Outcome,
+    Parts,
+    Person,
+    TencentSms,
+)
 from channels.testing import CapturingChannel
 from tests.channels.sending import deliver
 
@@ -26,7 +36,7 @@ SIGN_SECRET = "SEC9b1c2d3e4f5a6b7c8d9e0f"
 API_KEY = "key-4c4c4c4c4c"
 SECRETS = (PASSWORD, TOKEN, SIGN_SECRET, API_KEY)
 
-ZHANG = Person("zhang", "张三", phone="13800000001", email="zhang@example.gov.cn")
+ZHANG = Person("zhang", "张三", phone="13800000001", email="zhang@example.gov.cn", dingtalk="staff-zhang")
 
 
 class Servers:
@@ -76,14 +86,19 @@ CASES: dict[str, tuple[Callable[[Servers], ChannelSpec], Outcome]] = {
     "tencent-refused": (lambda s: _gateway("tencent", TencentSms(
         API_KEY, SIGN_SECRET, "1400000001", "县网信办", "1", endpoint=f"http://127.0.0.1:{s.refused}/")),
         Outcome.RETRY),
+    # The token call answers 200 without a token (the web server is not DingTalk), or nobody answers.
+    "dingtalk-card-unexpected-answer": (lambda s: _gateway("dingtalk", DingTalkCard(
+        "ding-app", SIGN_SECRET, "tpl.schema", endpoint=f"http://{s.webhook.base}")), Outcome.RETRY),
+    "dingtalk-card-refused": (lambda s: _gateway("dingtalk", DingTalkCard(
+        "ding-app", SIGN_SECRET, "tpl.schema", endpoint=f"http://127.0.0.1:{s.refused}")), Outcome.RETRY),
     "capture-with-secret": (lambda s: ChannelSpec(
         "cap", f"{CapturingChannel('contract').url}?secret={SIGN_SECRET}", "phone"), Outcome.OK),
 }
 
 
-def _gateway(name: str, gateway: HttpSms | AliyunSms | TencentSms) -> ChannelSpec:
+def _gateway(name: str, gateway: HttpSms | AliyunSms | TencentSms | DingTalkCard) -> ChannelSpec:
     url = gateway.url if isinstance(gateway, HttpSms) else gateway.endpoint
-    return ChannelSpec(name, url, "phone", gateway)
+    return ChannelSpec(name, url, "dingtalk" if isinstance(gateway, DingTalkCard) else "phone", gateway)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from channels.model import AliyunSms, ChannelSpec, HttpSms, Notification, TencentSms
+from channels.model import AliyunSms, ChannelSpec, DingTalkCard, HttpSms, Notification, TencentSms
 from daemon.config.notify import infer_address, load_notify
 from daemon.config.policy import DingTalkStream
 from rules.errors import ConfigError
@@ -29,7 +29,7 @@ ERRORS: dict[str, list[tuple[int, int, str]]] = {
         (3, 9, 'channel "hook": environment variable "HOOK_PATH" is not set'),
     ],
     "bad-duration.yaml": [(7, 41, f'invalid duration "15 minutes": {DURATION_HINT}')],
-    "bad-address.yaml": [(2, 79, 'address must be email, phone or none, got "mail"')],
+    "bad-address.yaml": [(2, 79, 'address must be email, phone, dingtalk or none, got "mail"')],
     "unknown-scheme.yaml": [
         (2, 10, 'channel "email": apprise does not know "mailo://" (did you mean "mailto"?)'),
     ],
@@ -299,6 +299,32 @@ def test_gateways_with_secrets_from_env_and_credentials_file(tmp_path: Path) -> 
     assert (ali.fallback, ali.fallback_after, ali.url) == ("tc", 5, "https://dysmsapi.aliyuncs.com/")
     assert tc.gateway == TencentSms("AKIDexample", "tc-k3y", "1400000001", "某县网信办", "123",
                                     ("{{ title }}", "{{ body }}"), "http://127.0.0.1:9000/")
+
+
+def test_a_dingtalk_card_channel_reaches_people_by_their_dingtalk_id(tmp_path: Path) -> None:
+    text = """\
+channels:
+  ding:
+    kind: dingtalk-card
+    client_id: dingappkey
+    client_secret: "${DINGTALK_SECRET}"
+    template_id: tpl.yq.schema
+    endpoint: http://127.0.0.1:9000/
+  bad:
+    kind: dingtalk-card
+    client_id: dingappkey
+    client_secret: x
+policies: {red: [{notify: [], via: [ding]}]}
+"""
+    with pytest.raises(ConfigError) as exc:
+        load_notify(write(tmp_path, text), env={"DINGTALK_SECRET": "s3cret-ding"})
+    assert [p.message for p in exc.value.problems] == ['channel "bad" needs "template_id"']
+    config = load_notify(write(tmp_path, text.replace("  bad:", "  unused:").replace("    client_secret: x\n",
+                                                     "    client_secret: x\n    template_id: t\n")),
+                         env={"DINGTALK_SECRET": "s3cret-ding"})
+    ding = config.channels["ding"]
+    assert ding.gateway == DingTalkCard("dingappkey", "s3cret-ding", "tpl.yq.schema", "", "http://127.0.0.1:9000")
+    assert (ding.address, ding.url) == ("dingtalk", "http://127.0.0.1:9000")
 
 
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o660])
