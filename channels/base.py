@@ -31,8 +31,9 @@ PUBLIC_HEADERS = frozenset({"content-type", "accept", "user-agent"})
 
 
 class Channel(Protocol):
-    """One way of delivering a notification. Implementations are stateless and thread-safe: the outbox
-    sends from several threads at once."""
+    """One way of delivering a notification. Implementations hold no state about notifications and are
+    thread-safe (a cache they keep, such as an access token, is locked): the outbox sends from several
+    threads at once."""
 
     @property
     def name(self) -> str:

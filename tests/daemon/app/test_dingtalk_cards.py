@@ -22,8 +22,8 @@ from daemon.app.chatack import ChatAck
 from daemon.app.dingtalk_stream import StreamListener
 from daemon.clock import FakeClock
 from daemon.config.policy import DingTalkStream, NotifyConfig, Policy, Step
+from daemon.notify.delivery import Outbox
 from daemon.notify.escalation import Escalation
-from daemon.notify.outbox import Outbox
 from daemon.notify.rendering import ChannelRenderer
 from daemon.store import Store, audit
 from rules.model import Level, Location
