@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from daemon import incidents
-from daemon.store import audit, messages
+from daemon.store import Store, audit, messages
 from rules.model import Level, Message, Verdict
 from tests.daemon.app.test_ackpage import open_red
 from tests.daemon.app.test_console import T0, Client, Served
@@ -115,15 +115,16 @@ def test_the_audit_page_lists_entries_newest_first_filtered_by_person_and_day_a_
         assert browser.get(f"/console/audit?{bad}")[0] == 400, bad
 
 
-def test_audit_page_reads_are_bounded(served: Served) -> None:
-    with served.store.transaction() as db:
+def test_audit_page_reads_are_bounded(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    with store.transaction() as db:
         for n in range(5):
             audit.record(db, T0 + timedelta(minutes=n), "zhang", "note", None, str(n))
-    assert [e.detail for e in audit.page(served.store, limit=2, offset=1)] == ["3", "2"]
-    assert [e.detail for e in audit.page(served.store, start=T0 + timedelta(minutes=1),
+    assert [e.detail for e in audit.page(store, limit=2, offset=1)] == ["3", "2"]
+    assert [e.detail for e in audit.page(store, start=T0 + timedelta(minutes=1),
                                          end=T0 + timedelta(minutes=3))] == ["2", "1"]
-    assert len(audit.page(served.store, limit=10**6)) == 5  # capped at 500, not unbounded
-    assert audit.page(served.store, actor="zhao") == []
+    assert len(audit.page(store, limit=10**6)) == 5  # capped at 500, not unbounded
+    assert audit.page(store, actor="zhao") == []
 
 
 # ------------------------------------------------------------ one's own sessions
