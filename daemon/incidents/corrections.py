@@ -19,9 +19,11 @@ from rules.model import Level, Verdict
 CLOSED = ("resolved", "closed", "merged")
 
 
-def merge(store: Store, into: str, other: str, by: str, now: datetime, note: str = "") -> Incident:
+def merge(store: Store, into: str, other: str, by: str, now: datetime, note: str = "",
+          client: str | None = None) -> Incident:
     """Every message of ``other`` joins ``into``; ``into`` takes the higher level (a rise is escalated
-    by the caller's next timer pass like any other). ``other``'s pending timers are cancelled."""
+    by the caller's next timer pass like any other). ``other``'s pending timers are cancelled.
+    ``client``: the console's address, for the audit line (None from the CLI)."""
     if into == other:
         raise IncidentError("an incident cannot be merged into itself")
     with store.transaction() as db:
@@ -36,12 +38,12 @@ def merge(store: Store, into: str, other: str, by: str, now: datetime, note: str
         incidents.refresh_spread(db, into, *figures(db, into, now), now)
         incidents.event(db, other, now, "merged", None, by, f"into {into}. {note}".strip())
         incidents.event(db, into, now, "merged", None, by, f"took in {other}. {note}".strip())
-        audit.record(db, now, by, "merge", into, f"{other} → {into}. {note}".strip())
+        audit.record(db, now, by, "merge", into, f"{other} → {into}. {note}".strip(), client)
         return incidents.get(db, into)
 
 
 def split(store: Store, incident_id: str, message_ids: Sequence[str], by: str, now: datetime,
-          note: str = "") -> Incident:
+          note: str = "", client: str | None = None) -> Incident:
     """Move ``message_ids`` out of ``incident_id`` into a new incident graded by their own verdicts."""
     with store.transaction() as db:
         source = incidents.get(db, incident_id)
@@ -62,5 +64,5 @@ def split(store: Store, incident_id: str, message_ids: Sequence[str], by: str, n
         detail = f"{', '.join(message_ids)} → {new.id}. {note}".strip()
         incidents.event(db, incident_id, now, "split", None, by, detail)
         incidents.event(db, new.id, now, "split", source.level, by, f"from {incident_id}. {note}".strip())
-        audit.record(db, now, by, "split", incident_id, detail)
+        audit.record(db, now, by, "split", incident_id, detail, client)
         return incidents.get(db, new.id)

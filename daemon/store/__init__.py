@@ -98,6 +98,7 @@ CREATE TABLE IF NOT EXISTS feed_seen (
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY, at REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     incident_id TEXT, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 CREATE TABLE IF NOT EXISTS report_timers (
     kind TEXT NOT NULL, day TEXT NOT NULL, due_at REAL NOT NULL, fired_at REAL, outcome TEXT,
     PRIMARY KEY (kind, day));

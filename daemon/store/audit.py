@@ -59,3 +59,15 @@ def since(store: Store, start: datetime | None = None, limit: int | None = None)
     if limit is not None:
         sql, params = sql + " LIMIT ?", (*params, limit)
     return [_entry(r) for r in reversed(store.query(sql, params))]
+
+
+def page(store: Store, *, actor: str | None = None, start: datetime | None = None, end: datetime | None = None,
+         limit: int = 50, offset: int = 0) -> list[AuditEntry]:
+    """One page of entries, newest first: of ``actor`` (everyone's without one), from ``start`` (inclusive)
+    to ``end`` (exclusive). Bounded: at most ``limit`` rows (capped at 500) after skipping ``offset``."""
+    sql = "SELECT incident_id, at, actor, action, detail, client FROM audit WHERE at >= ? AND at < ?"
+    params: tuple[object, ...] = (to_epoch(start) if start else float("-inf"), to_epoch(end) if end else float("inf"))
+    if actor is not None:
+        sql, params = sql + " AND actor = ?", (*params, actor)
+    sql += " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?"
+    return [_entry(r) for r in store.query(sql, (*params, max(0, min(limit, 500)), max(0, offset)))]

@@ -2,7 +2,8 @@
 
 ``/console``: open incidents by level with their deadlines counting down (new ones appear without a
 reload: the page polls ``/console/api/open``), an incident's timeline and its actions (acknowledge,
-resolve, note, silence), today's and this week's report, the ledger download and the 待研判 list.
+resolve, note, silence, merge, split: ``actions``, ``regroup``), any day's or week's report, the ledger
+download, the 待研判 list, the audit trail and one's own sessions (``trail``).
 Named people of notify.yaml log in with a password (``users``, scrypt); ``auth`` holds the sessions,
 CSRF tokens and the login throttle; every action is in the audit log with the client's address.
 
@@ -23,6 +24,8 @@ from channels.templates import local_time
 from daemon.app.console.actions import SILENCE_HOURS, Actions
 from daemon.app.console.auth import HOME, LOGIN, Gate
 from daemon.app.console.pages import Pages, static_file
+from daemon.app.console.regroup import Regroup
+from daemon.app.console.trail import Trail
 from daemon.app.httpapi import Router
 from daemon.clock import Clock
 from daemon.config import Config
@@ -58,6 +61,8 @@ class Console:
         self.gate = Gate(store, spec, notify.directory, clock, env, secure)
         self.pages = Pages(store, notify, clock, env)
         self.actions = Actions(store, clock, env)
+        self.trail = Trail(store, notify, clock, env, secure)
+        self.regroup = Regroup(store, clock, env)
 
     def register(self, router: Router) -> None:
         gate, pages, actions = self.gate, self.pages, self.actions
@@ -71,8 +76,12 @@ class Console:
         router.add("GET", "/console/reports", gate.page(pages.reports))
         router.add("GET", "/console/report", gate.page(pages.report))
         router.add("GET", "/console/ledger", gate.page(pages.ledger))
+        router.add("GET", "/console/audit", gate.page(self.trail.audit_page))
+        router.add("GET", "/console/sessions", gate.page(self.trail.sessions_page))
+        router.add("POST", "/console/logout-all", gate.action(self.trail.logout_everywhere), max_body=FORM_BYTES)
         for path, handler in (("ack", actions.acknowledge), ("resolve", actions.resolve), ("note", actions.note),
-                              ("silence", actions.silence), ("unsilence", actions.unsilence)):
+                              ("silence", actions.silence), ("unsilence", actions.unsilence),
+                              ("merge", self.regroup.merge), ("split", self.regroup.split)):
             router.add("POST", f"/console/{path}", gate.action(handler), max_body=FORM_BYTES)
         router.add("GET", "/console/static/console.js", static_file(STATIC / "console.js",
                                                                     "text/javascript; charset=utf-8"))

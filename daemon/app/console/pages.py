@@ -16,7 +16,8 @@ from channels.masking import mask
 from channels.templates import SOURCE_LABELS
 from daemon import incidents
 from daemon.app.console.auth import Visit
-from daemon.app.console.web import REPORT_CSP, html, query, security_headers
+from daemon.app.console.regroup import choices
+from daemon.app.console.web import REPORT_CSP, day, html, query, security_headers
 from daemon.app.httpapi import Request, Response
 from daemon.clock import Clock, from_epoch, local, to_epoch
 from daemon.config.policy import NotifyConfig
@@ -36,7 +37,7 @@ EVENT_LABELS = {"opened": "发现", "raised": "升级", "resurgence": "回潮", 
 _SAID = ("note", "acknowledged", "resolved", "merged", "split")  # events whose detail is a person's words
 ACTION_LABELS = {"acknowledge": "确认", "resolve": "处置", "note": "备注", "silence": "静默", "unsilence": "解除静默",
                  "merge": "合并", "split": "拆分", "login": "登录", "login_failed": "登录失败", "logout": "退出",
-                 "ledger": "下载台账"}
+                 "ledger": "下载台账", "logout_all": "退出全部登录"}
 SENT_LABELS = {"sent": "已送达", "pending": "待发送", "failed": "发送失败", "skipped": "未发送"}
 REVIEW_SHOWN = 100
 LEDGER_MAX_DAYS = 366
@@ -101,7 +102,8 @@ class Pages:
             trail=[self._audit_line(e, names) for e in
                    audit.entries_for_incidents(self.store, [incident.id]).get(incident.id, [])],
             can_ack=incident.status is Status.OPEN and incident.acked_at is None,
-            can_resolve=incident.status in (Status.OPEN, Status.ACKNOWLEDGED))
+            can_resolve=incident.status in (Status.OPEN, Status.ACKNOWLEDGED),
+            can_regroup=incident.status is not Status.MERGED, members=choices(self.store, incident.id))
 
     def timeline(self, incident_id: str, names: dict[str, str]) -> list[tuple[str, str, str]]:
         """(time, what, detail): messages, level changes, notices sent and to whom, acks, notes, resolution."""
@@ -138,10 +140,17 @@ class Pages:
                           last=today.isoformat())
 
     def report(self, visit: Visit) -> Response:
-        """Today's 日报 so far, or this week's 周报 (the seven days up to today), as the e-mail's page."""
+        """The 日报 of ``day`` (today's so far without one), or the 周报 of the week (Monday to Sunday)
+        containing it, up to today if that week is not over; as the e-mail's page."""
         kind: Kind = "weekly" if query(visit.request, "kind") == "weekly" else "daily"
         now = self.clock.now()
-        rendered = render(build_report(self.store, period_for(kind, local(now).date()), now, self.notify))
+        today = local(now).date()
+        picked = day(query(visit.request, "day")) if query(visit.request, "day") else today
+        if picked is None or picked > today:
+            return self._message(400, "请选择今天或以前的日期（如 2026-11-20）。")
+        if kind == "weekly":
+            picked = min(picked + timedelta(days=6 - picked.weekday()), today)
+        rendered = render(build_report(self.store, period_for(kind, picked), now, self.notify))
         return html(200, rendered.html_inline(), csp=REPORT_CSP)
 
     def ledger(self, visit: Visit) -> Response:

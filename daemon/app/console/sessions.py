@@ -61,8 +61,19 @@ def end(db: sqlite3.Connection, token: str) -> bool:
 def end_all(store: Store, person: str) -> int:
     """End every session of ``person`` (their password changed or was removed)."""
     with store.transaction() as db:
-        ended: int = db.execute("DELETE FROM sessions WHERE person = ?", (person,)).rowcount
+        return end_every(db, person)
+
+
+def end_every(db: sqlite3.Connection, person: str) -> int:
+    """End every session of ``person`` inside the caller's transaction (with its audit line): how many."""
+    ended: int = db.execute("DELETE FROM sessions WHERE person = ?", (person,)).rowcount
     return ended
+
+
+def of_person(store: Store, person: str, now: datetime) -> list[Session]:
+    """The live sessions of ``person``, newest first (their browsers: from where, until when)."""
+    return [_from_row(r) for r in store.query(
+        "SELECT * FROM sessions WHERE person = ? AND expires_at > ? ORDER BY created_at DESC", (person, to_epoch(now)))]
 
 
 def active(store: Store, now: datetime) -> list[Session]:

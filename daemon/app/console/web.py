@@ -7,10 +7,11 @@ anything even if it slipped past autoescaping.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qs
 
 from daemon.app.httpapi import Request, Response, page_headers
@@ -63,8 +64,28 @@ def form(request: Request) -> dict[str, str]:
     return {key: values[0] for key, values in fields.items()}
 
 
+def form_values(request: Request, name: str) -> list[str]:
+    """Every value of a repeated field (checkboxes), in the order sent."""
+    fields = parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=False, max_num_fields=200)
+    return fields.get(name, [])
+
+
 def query(request: Request, name: str) -> str:
     return (request.query.get(name) or [""])[0]
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def day(text: str) -> date | None:
+    """A day picked in a form (``2026-11-20``, what ``<input type=date>`` sends), or None if it is not one."""
+    if not _DAY.fullmatch(text):
+        return None
+    try:
+        found = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return found if found.year >= 2000 else None
 
 
 class Throttle:

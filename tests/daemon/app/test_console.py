@@ -47,7 +47,8 @@ class Client:
         self.cookies: dict[str, str] = {}
         self.set_cookies: list[str] = []
 
-    def request(self, method: str, path: str, fields: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+    def request(self, method: str, path: str, fields: dict[str, str] | list[tuple[str, str]] | None = None,
+                ) -> tuple[int, dict[str, str], str]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
         body = None
