@@ -57,7 +57,8 @@ def deliver(spec: ChannelSpec, notification: Notification, *, now: Callable[[], 
     # still gets the message.
     if spec.address != "none" and not targets and scheme_of(spec.url) not in GROUP_ROBOTS:
         names = "、".join(p.name for p in notification.recipients) or "(none)"
-        what = {"email": "an e-mail address", "dingtalk": "a DingTalk user id"}.get(spec.address, "a phone number")
+        what = {"email": "an e-mail address", "dingtalk": "a DingTalk user id",
+                "feishu": "a Feishu open_id"}.get(spec.address, "a phone number")
         detail = f"no recipient has {what} for this channel: {names}"
         result = Result(Outcome.PERMANENT, detail)
         log.warning("channel.undeliverable", **fields, detail=result.detail)

@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 
 from channels.urls import mask_url
 
-Address = Literal["email", "phone", "dingtalk", "none"]
+Address = Literal["email", "phone", "dingtalk", "feishu", "none"]
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,18 @@ class DingTalkCard:
         return self.robot_code or self.client_id
 
 
-Gateway = HttpSms | AliyunSms | TencentSms | DingTalkCard
+@dataclass(frozen=True)
+class FeishuCard:
+    """Feishu message cards (``channels.feishu_openapi``): the self-built app's credentials (those of
+    ``feishu_ws``, whose long connection brings the clicks back); messages go to each person's open_id."""
+
+    KIND: ClassVar[str] = "feishu-card"
+    app_id: str
+    app_secret: str
+    domain: str = "https://open.feishu.cn"
+
+
+Gateway = HttpSms | AliyunSms | TencentSms | DingTalkCard | FeishuCard
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class Person:
     phone: str | None = None
     email: str | None = None
     dingtalk: str | None = None  # their DingTalk userId (staffId): a card click or chat reply acks as them
+    feishu: str | None = None  # their Feishu open_id (of the county's app): likewise
 
     def address(self, kind: Address) -> str | None:
         if kind == "email":
@@ -95,6 +107,8 @@ class Person:
             return self.phone
         if kind == "dingtalk":
             return self.dingtalk
+        if kind == "feishu":
+            return self.feishu
         return None
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from channels import aliyun, apprise_channel, dingtalk_openapi, local, mail, sms_gateway, tencent
+from channels import aliyun, apprise_channel, dingtalk_openapi, feishu_openapi, local, mail, sms_gateway, tencent
 from channels.base import Channel, field_secrets
 from channels.model import ChannelSpec
 from channels.urls import scheme_of
 
 FALLBACK: Channel = apprise_channel.CHANNEL
 CHANNELS: tuple[Channel, ...] = (mail.CHANNEL, local.CHANNEL, sms_gateway.CHANNEL, aliyun.CHANNEL, tencent.CHANNEL,
-                                 dingtalk_openapi.CHANNEL)
+                                 dingtalk_openapi.CHANNEL, feishu_openapi.CHANNEL)
 
 
 def build(channels: Iterable[Channel]) -> Mapping[str, Channel]:

@@ -25,7 +25,7 @@ from channels import local as local_channels
 from channels.delivery import deliver
 from daemon import incidents
 from daemon.app import ackpage, console, retention
-from daemon.app.chatack import chat_stream
+from daemon.app.chatack import chat_stream, feishu_stream
 from daemon.app.clockstep import move_pending
 from daemon.app.httpapi import HttpServer, serve_http
 from daemon.app.metrics import MetricsEndpoint
@@ -175,6 +175,7 @@ class Service:
             console.serve(self.http.router, store, self.config, self.notify, self.clock)
         feeds = start_feeds(self.config, store, spool_dir(self.config, "feeds"), self.clock)
         stream = chat_stream(self.config, self.notify, store, self.clock)
+        feishu = feishu_stream(self.config, self.notify, store, self.clock)
         self.last_scan = time.monotonic()
         try:
             while not self.stopping.is_set():
@@ -199,6 +200,8 @@ class Service:
                 feeds.stop()
             if stream is not None:
                 stream.stop()
+            if feishu is not None:
+                feishu.stop()
             self.delivery_wakeup.set()
             delivery.join(timeout=30)
             self.pipeline.rulebook.close()

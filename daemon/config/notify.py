@@ -23,7 +23,7 @@ from channels.templates import check_overrides
 from daemon import logs
 from daemon.config.notify_channels import infer_address
 from daemon.config.notify_duty import DutyParser, hint
-from daemon.config.policy import DingTalkStream, NotifyConfig, Policy, Retry, Step
+from daemon.config.policy import DingTalkStream, FeishuWs, NotifyConfig, Policy, Retry, Step
 from daemon.config.rota import coverage
 from rules.county import BY_NAME
 from rules.errors import ConfigError, Problem, recorded
@@ -31,8 +31,9 @@ from rules.model import Level
 from rules.yamlsrc import Node, check_keys, load_file
 
 TOP_KEYS = ("channels", "people", "teams", "policies", "digest_at", "admin", "credentials", "templates", "rota",
-            "routes", "deadlines", "quiet_hours", "limits", "group_wait", "retry", "dingtalk_stream")
-PERSON_KEYS = ("name", "role", "phone", "email", "dingtalk")
+            "routes", "deadlines", "quiet_hours", "limits", "group_wait", "retry", "dingtalk_stream",
+            "feishu_ws")
+PERSON_KEYS = ("name", "role", "phone", "email", "dingtalk", "feishu")
 STEP_KEYS = ("notify", "via", "after", "unless", "repeat", "until", "deadline", "digest")
 __all__ = ["infer_address", "load_notify"]  # infer_address lives in daemon.config.notify_channels
 
@@ -72,6 +73,7 @@ def load_notify(path: Path, *, env: Mapping[str, str]) -> NotifyConfig:
     group_wait = parser._duration(top.get("group_wait")) or timedelta(0)
     retry = parser.retry(top.get("retry"))
     stream = parser.dingtalk_stream(top.get("dingtalk_stream"))
+    feishu = parser.feishu_ws(top.get("feishu_ws"))
     if parser.problems:  # a rota with a broken shift has gaps that are not worth a warning each
         raise ConfigError(parser.problems)
     warnings = [Problem(text, where, severity="warning") for rota in rotas.values() for where, text in coverage(rota)]
@@ -82,7 +84,7 @@ def load_notify(path: Path, *, env: Mapping[str, str]) -> NotifyConfig:
         channels=channels, directory=Directory(people, teams), policies=policies,
         digest_at=digest_at, admin_team=admin, templates=templates, rotas=rotas, routes=routes,
         deadlines=deadlines, quiet=quiet, sms_limit=limits, warnings=tuple(warnings), group_wait=group_wait,
-        retry=retry, dingtalk_stream=stream,
+        retry=retry, dingtalk_stream=stream, feishu_ws=feishu,
     )
 
 
@@ -103,7 +105,7 @@ class _Parser(DutyParser):
 
     def people(self, node: Node | None) -> dict[str, Person]:
         people: dict[str, Person] = {}
-        for key, value in self._mapping(node, "people (key: name, role, phone, email, dingtalk)").items():
+        for key, value in self._mapping(node, "people (key: name, role, phone, email, dingtalk, feishu)").items():
             what = f'person "{key}"'
             if not value.is_mapping:
                 self.problems.append(value.problem(f"{what}: expected a mapping of name, role, phone, email"))
@@ -122,7 +124,7 @@ class _Parser(DutyParser):
                 # "139 0000 0022" as written; gateways and DingTalk's @-mentions want the digits alone.
                 digits = re.sub(r"[ \-]", "", phone) if phone else None
                 people[key] = Person(key, text["name"] or "", text.get("role") or "", digits, email,
-                                     text.get("dingtalk") or None)
+                                     text.get("dingtalk") or None, text.get("feishu") or None)
         return people
 
     def teams(
@@ -155,6 +157,22 @@ class _Parser(DutyParser):
         if not client_id or not secret:
             return None
         return DingTalkStream(client_id, secret, endpoint.rstrip("/"))
+
+    def feishu_ws(self, node: Node | None) -> FeishuWs | None:
+        """``feishu_ws: {app_id, app_secret, domain}``; ``${VAR}`` as in channels."""
+        if node is None or node.is_null:
+            return None
+        self.problems.extend(check_keys(node, ("app_id", "app_secret", "domain"), "feishu_ws",
+                                        required=("app_id", "app_secret")))
+        fields = self._mapping(node, "feishu_ws (app_id, app_secret, domain)")
+        values = {k: self._expand("feishu_ws", v, k) for k, v in fields.items()}
+        app_id, secret = values.get("app_id"), values.get("app_secret")
+        domain = values.get("domain") or FeishuWs.domain
+        if "domain" in fields and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", domain):
+            self.problems.append(fields["domain"].problem(f'feishu_ws: "{domain}" is not an http(s) URL'))
+        if not app_id or not secret:
+            return None
+        return FeishuWs(app_id, secret, domain.rstrip("/"))
 
     def templates(self, node: Node | None) -> Path | None:
         """The county's template folder: every file in it must be a known template that renders."""

@@ -1,9 +1,9 @@
 """The ``channels`` (and ``credentials``) part of notify.yaml, parsed for ``daemon.config.notify``.
 
 A channel is an apprise URL, or a mapping: ``{url, address, fallback, fallback_after}`` for apprise, or
-``kind: http-sms | aliyun-sms | tencent-sms | dingtalk-card`` with that gateway's settings. ``${VAR}`` anywhere in a
-channel comes from the environment first, then from the credentials file. Values are never echoed in
-errors (they may hold secrets); names and places are.
+``kind: http-sms | aliyun-sms | tencent-sms | dingtalk-card | feishu-card`` with that gateway's settings.
+``${VAR}`` anywhere in a channel comes from the environment first, then from the credentials file. Values
+are never echoed in errors (they may hold secrets); names and places are.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from urllib.parse import quote
 from apprise.manager_plugins import NotificationManager
 
 from channels import local, sms_gateway
-from channels.model import Address, AliyunSms, ChannelSpec, DingTalkCard, Gateway, HttpSms, TencentSms
+from channels.model import Address, AliyunSms, ChannelSpec, DingTalkCard, FeishuCard, Gateway, HttpSms, TencentSms
 from channels.secrets import CredentialsError, load_credentials
 from rules.errors import ConfigError, Problem, did_you_mean, recorded
 from rules.yamlsrc import Node, check_keys
 
-ADDRESSES: tuple[Address, ...] = ("email", "phone", "dingtalk", "none")
+ADDRESSES: tuple[Address, ...] = ("email", "phone", "dingtalk", "feishu", "none")
 COMMON_KEYS = ("url", "address", "kind", "fallback", "fallback_after")
 GATEWAY_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # kind → (required, optional)
     "apprise": (("url",), ()),
@@ -33,6 +33,7 @@ GATEWAY_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # kind →
     "tencent-sms": (("secret_id", "secret_key", "sdk_app_id", "sign_name", "template_id"),
                     ("params", "endpoint", "region")),
     "dingtalk-card": (("client_id", "client_secret", "template_id"), ("robot_code", "endpoint")),
+    "feishu-card": (("app_id", "app_secret"), ("domain",)),
 }
 EMAIL_SCHEMES = frozenset({"mailto", "mailtos"})
 # apprise schemes that text a phone number: the recipients' phones go into ``to=``.
@@ -168,12 +169,12 @@ class Collector:
         return f"jsonl://{quote(str(target), safe='/')}{sep}{query}"
 
     def _address(self, node: Node) -> Address | None:
-        value = self._text(node, "email, phone, dingtalk or none")
+        value = self._text(node, "email, phone, dingtalk, feishu or none")
         for address in ADDRESSES:
             if value == address:
                 return address
         if value is not None:
-            self.problems.append(node.problem(f'address must be email, phone, dingtalk or none, got "{value}"'))
+            self.problems.append(node.problem(f'address must be email, phone, dingtalk, feishu or none, got "{value}"'))
         return None
 
     def _gateway(self, name: str, kind: str, fields: dict[str, Node],
@@ -209,6 +210,12 @@ class Collector:
                     self.problems.append(fields["endpoint"].problem(
                         f'channel "{name}": endpoint "{gateway.endpoint}" is not an http(s) URL'))
                 gateway = replace(gateway, endpoint=gateway.endpoint.rstrip("/"))
+            elif kind == "feishu-card":
+                gateway = FeishuCard(text["app_id"], text["app_secret"], text.get("domain", FeishuCard.domain))
+                if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", gateway.domain):
+                    self.problems.append(fields["domain"].problem(
+                        f'channel "{name}": domain "{gateway.domain}" is not an http(s) URL'))
+                gateway = replace(gateway, domain=gateway.domain.rstrip("/"))
             else:
                 gateway = TencentSms(text["secret_id"], text["secret_key"], text["sdk_app_id"],
                                      text["sign_name"], text["template_id"])
@@ -218,8 +225,10 @@ class Collector:
                                   region=text.get("region", gateway.region))
         except KeyError:  # a required key is missing or did not expand: already reported
             return None
-        url = gateway.url if isinstance(gateway, HttpSms) else gateway.endpoint
-        default: Address = "dingtalk" if isinstance(gateway, DingTalkCard) else "phone"
+        url = gateway.url if isinstance(gateway, HttpSms) else (
+            gateway.domain if isinstance(gateway, FeishuCard) else gateway.endpoint)
+        default: Address = ("dingtalk" if isinstance(gateway, DingTalkCard)
+                            else "feishu" if isinstance(gateway, FeishuCard) else "phone")
         return ChannelSpec(name, url, address or default, gateway)
 
     def _templates(self, name: str, node: Node | None, *, mapping: bool) -> dict[str, str]:

@@ -131,6 +131,16 @@ class DingTalkStream:
 
 
 @dataclass(frozen=True)
+class FeishuWs:
+    """``feishu_ws:`` of notify.yaml: the self-built Feishu app whose long connection brings card clicks and
+    private messages in (daemon/app/chatack.py). The secret is a secret; the app id is not."""
+
+    app_id: str  # cli_…
+    app_secret: str
+    domain: str = "https://open.feishu.cn"  # https://open.larksuite.com for Lark
+
+
+@dataclass(frozen=True)
 class NotifyConfig:
     channels: dict[str, ChannelSpec]
     directory: Directory
@@ -149,6 +159,7 @@ class NotifyConfig:
     group_wait: timedelta = timedelta(0)
     retry: Retry = field(default_factory=Retry)
     dingtalk_stream: DingTalkStream | None = None
+    feishu_ws: FeishuWs | None = None
     warnings: tuple[Problem, ...] = ()  # shown by `yuqing check`; the file loads
 
     def members(self, teams: Iterable[str], at: datetime) -> tuple[Person, ...]:

@@ -53,9 +53,11 @@ def enqueue(db: sqlite3.Connection, notification_id: str, incident_id: str | Non
 
 
 def _people(recipients: tuple[Person, ...]) -> list[dict[str, str | None]]:
-    # ``dingtalk`` only when set: everybody else's row stays as it was (grouping compares the column).
+    # ``dingtalk`` and ``feishu`` only when set: everybody else's row stays as it was (grouping compares
+    # the column).
     return [{"key": p.key, "name": p.name, "role": p.role, "phone": p.phone, "email": p.email}
-            | ({"dingtalk": p.dingtalk} if p.dingtalk else {}) for p in recipients]
+            | ({"dingtalk": p.dingtalk} if p.dingtalk else {}) | ({"feishu": p.feishu} if p.feishu else {})
+            for p in recipients]
 
 
 def record_test_outcome(db: sqlite3.Connection, notification_id: str, ok: bool, detail: str, now: datetime) -> None:
@@ -147,7 +149,8 @@ def _pending(row: sqlite3.Row) -> Pending:
 def _persons(recipients: str) -> tuple[Person, ...]:
     """The people of a stored ``recipients`` column."""
     return tuple(Person(key=p["key"], name=p["name"], role=p.get("role") or "", phone=p.get("phone"),
-                        email=p.get("email"), dingtalk=p.get("dingtalk")) for p in loads(recipients))
+                        email=p.get("email"), dingtalk=p.get("dingtalk"),
+                        feishu=p.get("feishu")) for p in loads(recipients))
 
 
 @dataclass(frozen=True)

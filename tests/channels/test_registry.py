@@ -9,7 +9,7 @@ import pytest
 
 from channels import apprise_channel, mail
 from channels.base import Channel, field_secrets
-from channels.model import AliyunSms, ChannelSpec, DingTalkCard, HttpSms, TencentSms
+from channels.model import AliyunSms, ChannelSpec, DingTalkCard, FeishuCard, HttpSms, TencentSms
 from channels.registry import CHANNELS, FALLBACK, REGISTRY, build, by_scheme, channel_secrets, resolve
 from channels.urls import url_secrets
 
@@ -37,6 +37,8 @@ SAMPLES: dict[str, tuple[ChannelSpec, set[str]]] = {
         KEY_ID, SIGN_SECRET, "1400000001", "县网信办", "1")), {KEY_ID, SIGN_SECRET}),
     "dingtalk-card": (ChannelSpec("dingtalk", "https://api.dingtalk.com", "dingtalk", DingTalkCard(
         "dingappkey01", SIGN_SECRET, "tpl.schema")), {SIGN_SECRET}),
+    "feishu-card": (ChannelSpec("feishu", "https://open.feishu.cn", "feishu", FeishuCard(
+        "cli_a1b2c3d4", SIGN_SECRET)), {SIGN_SECRET}),
 }
 APPRISE_SAMPLES = (
     (ChannelSpec("group", f"dingtalk://{SIGN_SECRET}@{TOKEN}/"), {SIGN_SECRET, TOKEN}),

@@ -29,7 +29,7 @@ ERRORS: dict[str, list[tuple[int, int, str]]] = {
         (3, 9, 'channel "hook": environment variable "HOOK_PATH" is not set'),
     ],
     "bad-duration.yaml": [(7, 41, f'invalid duration "15 minutes": {DURATION_HINT}')],
-    "bad-address.yaml": [(2, 79, 'address must be email, phone, dingtalk or none, got "mail"')],
+    "bad-address.yaml": [(2, 79, 'address must be email, phone, dingtalk, feishu or none, got "mail"')],
     "unknown-scheme.yaml": [
         (2, 10, 'channel "email": apprise does not know "mailo://" (did you mean "mailto"?)'),
     ],
