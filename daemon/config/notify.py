@@ -79,7 +79,7 @@ def load_notify(path: Path, *, env: Mapping[str, str]) -> NotifyConfig:
     warnings = [Problem(text, where, severity="warning") for rota in rotas.values() for where, text in coverage(rota)]
     # No log line may carry a channel's password, token or webhook key, even one written without its URL.
     logs.hide(frozenset().union(*(channel_secrets(spec) for spec in channels.values()))
-              | ({stream.client_secret} if stream else set()))
+              | ({stream.client_secret} if stream else set()) | ({feishu.app_secret} if feishu else set()))
     return NotifyConfig(
         channels=channels, directory=Directory(people, teams), policies=policies,
         digest_at=digest_at, admin_team=admin, templates=templates, rotas=rotas, routes=routes,

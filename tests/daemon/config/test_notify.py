@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from channels.model import AliyunSms, ChannelSpec, DingTalkCard, HttpSms, Notification, TencentSms
+from daemon import logs
 from daemon.config.notify import infer_address, load_notify
 from daemon.config.policy import DingTalkStream
 from rules.errors import ConfigError
@@ -465,3 +466,37 @@ def test_dingtalk_stream_problems_are_reported(tmp_path: Path) -> None:
     assert '"DINGTALK_SECRET" is not set' in messages
     assert "client_id" in messages
     assert '"ftp://x" is not an http(s) URL' in messages
+
+
+FEISHU = """\
+channels: {log: "jsonl:///tmp/x.jsonl"}
+people:
+  zhang: {name: 张三, feishu: ou_7d8a6e6df7621556ce0d21922b676706ccs}
+  li: {name: 李四}
+feishu_ws:
+  app_id: cli_a1b2c3
+  app_secret: "${FEISHU_SECRET}"
+policies: {red: [{notify: [], via: [log]}]}
+"""
+
+
+def test_feishu_credentials_the_open_id_of_people_and_their_problems(tmp_path: Path) -> None:
+    config = load_notify(write(tmp_path, FEISHU), env={"FEISHU_SECRET": "f3ishu-secret"})
+    assert config.feishu_ws is not None
+    assert (config.feishu_ws.app_id, config.feishu_ws.app_secret) == ("cli_a1b2c3", "f3ishu-secret")
+    people = config.directory.people
+    assert (people["zhang"].feishu, people["li"].feishu) == ("ou_7d8a6e6df7621556ce0d21922b676706ccs", None)
+    with pytest.raises(ConfigError) as raised:
+        load_notify(write(tmp_path, FEISHU.replace("app_id: cli_a1b2c3", "domain: ftp://x")), env={})
+    messages = " | ".join(p.message for p in raised.value.problems)
+    assert '"FEISHU_SECRET" is not set' in messages
+    assert "app_id" in messages
+    assert '"ftp://x" is not an http(s) URL' in messages
+
+
+def test_the_chat_apps_secrets_never_reach_a_log_line(tmp_path: Path) -> None:
+    text = STREAM.replace("policies:", 'feishu_ws: {app_id: cli_a1, app_secret: "${FEISHU_SECRET}"}\npolicies:', 1)
+    load_notify(write(tmp_path, text), env={"DINGTALK_SECRET": "d1ngtalk-secret", "FEISHU_SECRET": "f3ishu-secret"})
+    line = logs.redact_event(None, "info", {"event": "x", "detail": "got d1ngtalk-secret and f3ishu-secret"})
+    assert "secret" not in str(line["detail"]).replace("***", "")
+    assert str(line["detail"]).count("***") == 2
