@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import threading
 from typing import Any
 from urllib.parse import quote_plus
@@ -36,6 +35,7 @@ from dingtalk_stream.version import VERSION_STRING
 
 from channels.dingtalk_card import card_update, parse_click
 from daemon.app.chatack import ChatAck
+from daemon.app.reconnect import keep_connected
 from daemon.config.policy import DingTalkStream
 
 log = structlog.get_logger(__name__)
@@ -132,22 +132,8 @@ class StreamListener:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         self._started.set()
         self.client.pre_start()
-        failures = 0
-        while not self._stop.is_set():
-            connection = await asyncio.to_thread(self.client.open_connection)
-            if connection is not None:
-                try:
-                    await self._session(connection)
-                    failures = 0
-                except (OSError, websockets.exceptions.WebSocketException) as exc:
-                    log.warning("dingtalk.connection_lost", error=type(exc).__name__, detail=str(exc)[:200])
-            if self._stop.is_set():
-                break
-            delay = min(self.max_backoff, self.backoff * 2 ** min(failures, 10)) * random.uniform(0.8, 1.2)
-            failures += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), delay)
-        log.info("dingtalk.stopped")
+        await keep_connected("dingtalk", self._stop, self.client.open_connection, self._session,
+                             self.backoff, self.max_backoff)
 
     async def _session(self, connection: dict[str, str]) -> None:
         assert self._stop is not None

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import threading
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -46,6 +45,7 @@ from channels.feishu_card import card_answer, parse_click, reply_text
 from channels.feishu_openapi import CHANNEL as FEISHU
 from channels.model import FeishuCard
 from daemon.app.chatack import ChatAck
+from daemon.app.reconnect import keep_connected
 from daemon.clock import Clock
 from daemon.config.policy import FeishuWs
 
@@ -147,22 +147,8 @@ class FeishuListener:
     async def _main(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         self._started.set()
-        failures = 0
-        while not self._stop.is_set():
-            url = await asyncio.to_thread(self.client.endpoint)
-            if url is not None:
-                try:
-                    await self._session(url)
-                    failures = 0
-                except (OSError, websockets.exceptions.WebSocketException) as exc:
-                    log.warning("feishu.connection_lost", error=type(exc).__name__, detail=str(exc)[:200])
-            if self._stop.is_set():
-                break
-            delay = min(self.max_backoff, self.backoff * 2 ** min(failures, 10)) * random.uniform(0.8, 1.2)
-            failures += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), delay)
-        log.info("feishu.stopped")
+        await keep_connected("feishu", self._stop, self.client.endpoint, self._session,
+                             self.backoff, self.max_backoff)
 
     async def _session(self, url: str) -> None:
         assert self._stop is not None
