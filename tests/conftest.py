@@ -41,6 +41,11 @@ SLOW_FIRST = (
     "tests/e2e/test_ack.py::",
     "tests/rules/test_text.py::test_hits_are_the_keywords_search_mode_yields",
     "tests/e2e/test_escalation.py::",
+    "tests/e2e/test_store_trouble.py::",
+    "tests/e2e/test_console.py::",
+    "tests/e2e/test_daemon.py::test_red_alert_reaches_smtp_and_webhook",
+    "tests/e2e/test_chat_ack.py::",
+    "tests/e2e/test_outage.py::",
 )
 
 
