@@ -5,7 +5,7 @@ The open API, as DingTalk documents it:
 
 - ``POST {endpoint}/v1.0/oauth2/accessToken`` with ``{"appKey", "appSecret"}`` (the app's client id and
   secret, those of ``dingtalk_stream``) → ``{"accessToken", "expireIn"}`` (seconds, 7200). The token is
-  kept per app until ``TOKEN_MARGIN`` before it expires, on the injected clock, and dropped when the API
+  kept per app until ``apptoken.TOKEN_MARGIN`` before it expires, on the injected clock, and dropped when the API
   calls it invalid (401/403), then fetched once more;
 - ``POST {endpoint}/v1.0/card/instances/createAndDeliver`` with the body of ``dingtalk_card.deliver_body``
   and the header ``x-acs-dingtalk-access-token``: one card per person (its ``outTrackId`` from the
@@ -22,13 +22,12 @@ PERMANENT — wrong credentials, an unknown template, a robot code not of this a
 
 from __future__ import annotations
 
-import hashlib
 import json
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from channels.apptoken import TOKENS, AppKey, Fetched, TokenCache, app_key, json_of, per_person_id, with_token
 from channels.dingtalk_card import CARD_LEVELS, card_params, deliver_body
 from channels.model import ChannelSpec, DingTalkCard, Notification, Outcome, Person, Result
 from channels.sms_gateway import gateway_of
@@ -37,35 +36,8 @@ from channels.webcall import Reply, by_status, call, per_recipient
 TOKEN_PATH = "/v1.0/oauth2/accessToken"
 CARD_PATH = "/v1.0/card/instances/createAndDeliver"
 TEXT_PATH = "/v1.0/robot/oToMessages/batchSend"
-TOKEN_MARGIN = timedelta(minutes=5)  # fetch a new token this long before the old one expires
 # Alert kinds that are never a card even when red: a digest lists several, a resolved one is done.
 TEXT_KINDS = frozenset({"digest", "resolved"})
-
-
-class TokenCache:
-    """Access tokens per app (endpoint, client id and a digest of the secret: a new secret in notify.yaml
-    is a new token at once), shared by the outbox's sending threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._tokens: dict[tuple[str, str], tuple[str, datetime]] = {}
-
-    def get(self, key: tuple[str, str], now: datetime) -> str | None:
-        with self._lock:
-            token, until = self._tokens.get(key, ("", now))
-            return token if token and now < until else None
-
-    def put(self, key: tuple[str, str], token: str, until: datetime) -> None:
-        with self._lock:
-            self._tokens[key] = (token, until)
-
-    def drop(self, key: tuple[str, str], token: str) -> None:
-        with self._lock:  # only the token found bad: another thread may have fetched a new one meanwhile
-            if self._tokens.get(key, ("",))[0] == token:
-                del self._tokens[key]
-
-
-TOKENS = TokenCache()
 
 
 class DingTalkCardChannel:
@@ -86,7 +58,7 @@ class DingTalkCardChannel:
 
         def one(person: Person, user_id: str) -> Result:
             if card is not None:
-                track = _track_id(notification.id, person.key)
+                track = per_person_id(notification.id, person.key)
                 body = deliver_body(gateway.template_id, track, gateway.robot, (user_id,), card)
                 return self._post(gateway, CARD_PATH, body, now, timeout)
             text = {"title": notification.title or "舆情通知",
@@ -100,37 +72,25 @@ class DingTalkCardChannel:
     def _post(self, gateway: DingTalkCard, path: str, body: Mapping[str, object], now: Callable[[], datetime],
               timeout: float) -> Result:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        for fresh in (False, True):
-            token = self._token(gateway, now, timeout, fresh)
-            if isinstance(token, Result):
-                return token
+
+        def fetch() -> Fetched:
+            credentials = json.dumps({"appKey": gateway.client_id, "appSecret": gateway.client_secret}).encode()
+            reply = call("POST", gateway.endpoint + TOKEN_PATH, now=now, body=credentials, timeout=timeout,
+                         headers={"Content-Type": "application/json", "Accept": "application/json"})
+            answer = json_of(reply)
+            token, expires = answer.get("accessToken"), answer.get("expireIn")
+            if reply.status == 200 and isinstance(token, str) and token:
+                return token, float(expires) if isinstance(expires, int | float) else 7200.0
+            result = _outcome(reply, TOKEN_PATH)
+            return result if not result.ok else Result(Outcome.RETRY, "dingtalk token: no accessToken in the answer")
+
+        def attempt(token: str, last: bool) -> Result | None:
             reply = call("POST", gateway.endpoint + path, now=now, body=data, timeout=timeout,
                          headers={"Content-Type": "application/json", "Accept": "application/json",
                                   "x-acs-dingtalk-access-token": token})
-            if reply.status not in (401, 403) or fresh:
-                return _outcome(reply, path)
-            # Revoked, or expired early (the app secret was reset): once more with a new token.
-            self.tokens.drop(_app(gateway), token)
-        raise AssertionError("unreachable")
+            return None if reply.status in (401, 403) and not last else _outcome(reply, path)
 
-    def _token(self, gateway: DingTalkCard, now: Callable[[], datetime], timeout: float,
-               fresh: bool) -> str | Result:
-        key = _app(gateway)
-        at = now()
-        if not fresh and (cached := self.tokens.get(key, at)) is not None:
-            return cached
-        body = json.dumps({"appKey": gateway.client_id, "appSecret": gateway.client_secret}).encode()
-        reply = call("POST", gateway.endpoint + TOKEN_PATH, now=now, body=body, timeout=timeout,
-                     headers={"Content-Type": "application/json", "Accept": "application/json"})
-        answer = _json(reply)
-        token = answer.get("accessToken")
-        if reply.status == 200 and isinstance(token, str) and token:
-            expires = answer.get("expireIn")
-            seconds = float(expires) if isinstance(expires, int | float) else 7200.0
-            self.tokens.put(key, token, at + timedelta(seconds=seconds) - TOKEN_MARGIN)
-            return token
-        result = _outcome(reply, TOKEN_PATH)
-        return result if not result.ok else Result(Outcome.RETRY, "dingtalk token: no accessToken in the answer")
+        return with_token(self.tokens, _app(gateway), now, fetch, attempt)
 
 
 CHANNEL = DingTalkCardChannel()
@@ -147,13 +107,8 @@ def card_of(notification: Notification) -> dict[str, str] | None:
     return params if params["token"] else None
 
 
-def _app(gateway: DingTalkCard) -> tuple[str, str]:
-    digest = hashlib.sha256(gateway.client_secret.encode()).hexdigest()[:16]
-    return gateway.endpoint, f"{gateway.client_id}/{digest}"
-
-
-def _track_id(notification_id: str, person: str) -> str:
-    return "yq-" + hashlib.sha256(f"{notification_id}\n{person}".encode()).hexdigest()[:40]
+def _app(gateway: DingTalkCard) -> AppKey:
+    return app_key(gateway.endpoint, gateway.client_id, gateway.client_secret)
 
 
 def _markdown(text: str) -> str:
@@ -161,17 +116,9 @@ def _markdown(text: str) -> str:
     return "  \n".join(text.splitlines())
 
 
-def _json(reply: Reply) -> dict[str, object]:
-    try:
-        answer = json.loads(reply.body) if reply.body else {}
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
-
-
 def _outcome(reply: Reply, path: str) -> Result:
     what = "token" if path == TOKEN_PATH else "card" if path == CARD_PATH else "message"
-    answer = _json(reply)
+    answer = json_of(reply)
     outcome = by_status(reply.status)
     if outcome is Outcome.OK:
         failed = [r for r in _results(answer) if r.get("success") is False]

@@ -5,7 +5,7 @@ The open API, as Feishu documents it:
 
 - ``POST {domain}/open-apis/auth/v3/tenant_access_token/internal`` with ``{"app_id", "app_secret"}`` →
   ``{"code": 0, "tenant_access_token", "expire"}`` (seconds, 7200). The token is kept per app until
-  ``TOKEN_MARGIN`` before it expires, on the injected clock (``channels.dingtalk_openapi.TokenCache``), and
+  ``TOKEN_MARGIN`` before it expires, on the injected clock (``channels.apptoken``), and
   dropped when the API calls it invalid, then fetched once more;
 - ``POST {domain}/open-apis/im/v1/messages?receive_id_type=open_id`` with ``Authorization: Bearer`` and
   the body of ``feishu_card.message_body``: ``msg_type: interactive`` (the card) or ``text``. Its
@@ -22,13 +22,13 @@ PERMANENT — wrong credentials, an open_id of another app, a person outside the
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from channels.dingtalk_openapi import TEXT_KINDS, TOKENS, TokenCache
+from channels.apptoken import TOKENS, AppKey, Fetched, TokenCache, app_key, json_of, per_person_id, with_token
+from channels.dingtalk_openapi import TEXT_KINDS
 from channels.feishu_card import message_body, notice_card
 from channels.model import ChannelSpec, FeishuCard, Notification, Outcome, Person, Result
 from channels.sms_gateway import gateway_of
@@ -37,7 +37,6 @@ from channels.webcall import Reply, by_status, call, per_recipient
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 SEND_PATH = "/open-apis/im/v1/messages?receive_id_type=open_id"
 REPLY_PATH = "/open-apis/im/v1/messages/{message_id}/reply"
-TOKEN_MARGIN = timedelta(minutes=5)
 BAD_TOKEN_CODES = frozenset({99991661, 99991663, 99991668})
 RATE_LIMIT_CODE = 99991400
 
@@ -58,7 +57,7 @@ class FeishuCardChannel:
         card = card_of(notification)
 
         def one(person: Person, open_id: str) -> Result:
-            uuid = _uuid(notification.id, person.key)
+            uuid = per_person_id(notification.id, person.key)
             if card is not None:
                 body = message_body(open_id, "interactive", card, uuid)
             else:
@@ -77,37 +76,26 @@ class FeishuCardChannel:
     def post(self, gateway: FeishuCard, path: str, body: Mapping[str, object], now: Callable[[], datetime],
              timeout: float) -> Result:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        for fresh in (False, True):
-            token = self._token(gateway, now, timeout, fresh)
-            if isinstance(token, Result):
-                return token
+
+        def fetch() -> Fetched:
+            credentials = json.dumps({"app_id": gateway.app_id, "app_secret": gateway.app_secret}).encode()
+            reply = call("POST", gateway.domain + TOKEN_PATH, now=now, body=credentials, timeout=timeout,
+                         headers={"Content-Type": "application/json; charset=utf-8"})
+            answer = json_of(reply)
+            token, expires = answer.get("tenant_access_token"), answer.get("expire")
+            if reply.status == 200 and answer.get("code") == 0 and isinstance(token, str) and token:
+                return token, float(expires) if isinstance(expires, int | float) else 7200.0
+            result = _outcome(reply, "token")
+            return result if not result.ok else Result(Outcome.RETRY, "feishu token: no tenant_access_token")
+
+        def attempt(token: str, last: bool) -> Result | None:
             reply = call("POST", gateway.domain + path, now=now, body=data, timeout=timeout,
                          headers={"Content-Type": "application/json; charset=utf-8",
                                   "Authorization": f"Bearer {token}"})
-            if _json(reply).get("code") not in BAD_TOKEN_CODES or fresh:
-                return _outcome(reply, "message")
-            # Revoked, or expired early (the app secret was reset): once more with a new token.
-            self.tokens.drop(_app(gateway), token)
-        raise AssertionError("unreachable")
+            refused = json_of(reply).get("code") in BAD_TOKEN_CODES
+            return None if refused and not last else _outcome(reply, "message")
 
-    def _token(self, gateway: FeishuCard, now: Callable[[], datetime], timeout: float,
-               fresh: bool) -> str | Result:
-        key = _app(gateway)
-        at = now()
-        if not fresh and (cached := self.tokens.get(key, at)) is not None:
-            return cached
-        body = json.dumps({"app_id": gateway.app_id, "app_secret": gateway.app_secret}).encode()
-        reply = call("POST", gateway.domain + TOKEN_PATH, now=now, body=body, timeout=timeout,
-                     headers={"Content-Type": "application/json; charset=utf-8"})
-        answer = _json(reply)
-        token = answer.get("tenant_access_token")
-        if reply.status == 200 and answer.get("code") == 0 and isinstance(token, str) and token:
-            expires = answer.get("expire")
-            seconds = float(expires) if isinstance(expires, int | float) else 7200.0
-            self.tokens.put(key, token, at + timedelta(seconds=seconds) - TOKEN_MARGIN)
-            return token
-        result = _outcome(reply, "token")
-        return result if not result.ok else Result(Outcome.RETRY, "feishu token: no tenant_access_token")
+        return with_token(self.tokens, _app(gateway), now, fetch, attempt)
 
 
 CHANNEL = FeishuCardChannel()
@@ -123,25 +111,12 @@ def card_of(notification: Notification) -> dict[str, object] | None:
     return notice_card(alert, notification.body)
 
 
-def _app(gateway: FeishuCard) -> tuple[str, str]:
-    digest = hashlib.sha256(gateway.app_secret.encode()).hexdigest()[:16]
-    return gateway.domain, f"feishu:{gateway.app_id}/{digest}"
-
-
-def _uuid(notification_id: str, person: str) -> str:
-    return "yq-" + hashlib.sha256(f"{notification_id}\n{person}".encode()).hexdigest()[:40]
-
-
-def _json(reply: Reply) -> dict[str, object]:
-    try:
-        answer = json.loads(reply.body) if reply.body else {}
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
+def _app(gateway: FeishuCard) -> AppKey:
+    return app_key(gateway.domain, f"feishu:{gateway.app_id}", gateway.app_secret)
 
 
 def _outcome(reply: Reply, what: str) -> Result:
-    answer = _json(reply)
+    answer = json_of(reply)
     code = answer.get("code")
     if reply.status == 0:
         return Result(Outcome.RETRY, f"feishu {what}: no answer ({reply.error})")
