@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import threading
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -35,7 +34,7 @@ from dingtalk_stream.version import VERSION_STRING
 
 from channels.dingtalk_card import card_update, parse_click
 from daemon.app.chatack import ChatAck
-from daemon.app.reconnect import keep_connected
+from daemon.app.reconnect import ConnectionThread
 from daemon.config.policy import DingTalkStream
 
 log = structlog.get_logger(__name__)
@@ -101,41 +100,25 @@ class _ReplyHandler(ChatbotHandler):  # type: ignore[misc]
         return AckMessage.STATUS_OK, "OK"
 
 
-class StreamListener:
+class StreamListener(ConnectionThread[dict[str, str]]):
     """A thread holding the Stream mode connection open until ``stop()``."""
+
+    name = "dingtalk-stream"
 
     def __init__(self, settings: DingTalkStream, chat: ChatAck, *, backoff: float = 1.0,
                  max_backoff: float = 60.0) -> None:
+        super().__init__(backoff=backoff, max_backoff=max_backoff)
         self.client = _Client(settings)
         self.client.register_callback_handler(Card_Callback_Router_Topic, _CardHandler(chat))
         self.client.register_callback_handler(ChatbotMessage.TOPIC, _ReplyHandler(chat))
-        self.backoff, self.max_backoff = backoff, max_backoff
-        self.connections = 0  # sockets opened so far, for tests and logs
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._started = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="dingtalk-stream", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-        self._started.wait(5)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        asyncio.run(self._main())
-
-    async def _main(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        self._started.set()
+    def prepare(self) -> None:
         self.client.pre_start()
-        await keep_connected("dingtalk", self._stop, self.client.open_connection, self._session,
-                             self.backoff, self.max_backoff)
 
-    async def _session(self, connection: dict[str, str]) -> None:
+    def open_connection(self) -> dict[str, str] | None:
+        return self.client.open_connection()
+
+    async def session(self, connection: dict[str, str]) -> None:
         assert self._stop is not None
         uri = f'{connection["endpoint"]}?ticket={quote_plus(connection["ticket"])}'
         async with websockets.connect(uri, open_timeout=HTTP_TIMEOUT) as socket:

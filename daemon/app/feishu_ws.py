@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -45,7 +44,7 @@ from channels.feishu_card import card_answer, parse_click, reply_text
 from channels.feishu_openapi import CHANNEL as FEISHU
 from channels.model import FeishuCard
 from daemon.app.chatack import ChatAck
-from daemon.app.reconnect import keep_connected
+from daemon.app.reconnect import ConnectionThread
 from daemon.clock import Clock
 from daemon.config.policy import FeishuWs
 
@@ -80,11 +79,14 @@ class _Client(SdkClient):  # type: ignore[misc]  # the SDK ships no type hints
         return str(data["URL"])
 
 
-class FeishuListener:
+class FeishuListener(ConnectionThread[str]):
     """A thread holding the long connection open until ``stop()``."""
+
+    name = "feishu-ws"
 
     def __init__(self, settings: FeishuWs, chat: ChatAck, clock: Clock, *, backoff: float = 1.0,
                  max_backoff: float = 60.0) -> None:
+        super().__init__(backoff=backoff, max_backoff=max_backoff)
         self.chat, self.clock = chat, clock
         self.gateway = FeishuCard(settings.app_id, settings.app_secret, settings.domain)
         handler = (EventDispatcherHandler.builder("", "")
@@ -92,21 +94,6 @@ class FeishuListener:
                    .register_p2_im_message_receive_v1(self._message)
                    .build())
         self.client = _Client(settings, handler)
-        self.backoff, self.max_backoff = backoff, max_backoff
-        self.connections = 0  # sockets opened so far, for tests and logs
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._started = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="feishu-ws", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        self._started.wait(5)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
 
     # -- the events
 
@@ -141,16 +128,10 @@ class FeishuListener:
 
     # -- the connection
 
-    def _run(self) -> None:
-        asyncio.run(self._main())
+    def open_connection(self) -> str | None:
+        return self.client.endpoint()
 
-    async def _main(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        self._started.set()
-        await keep_connected("feishu", self._stop, self.client.endpoint, self._session,
-                             self.backoff, self.max_backoff)
-
-    async def _session(self, url: str) -> None:
+    async def session(self, url: str) -> None:
         assert self._stop is not None
         query = parse_qs(urlparse(url).query)
         async with websockets.connect(url, open_timeout=HTTP_TIMEOUT, **_ws_connect_kwargs()) as socket:
