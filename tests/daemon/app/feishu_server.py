@@ -7,23 +7,22 @@ them: ``code`` and ``msg`` in the JSON body."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import queue
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from lark_oapi.ws.pb.pbbp2_pb2 import Frame
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
+
+from tests.daemon.app.local_gateway import Answer, LocalGateway
 
 APP = ("cli_test", "app-secret")
 SERVICE_ID = 7
 
 
-class FeishuServer:
+class FeishuServer(LocalGateway):
     def __init__(self) -> None:
         self.endpoint_calls: list[dict[str, Any]] = []
         self.connected: queue.Queue[str] = queue.Queue()  # request paths, one per WebSocket accepted
@@ -34,58 +33,18 @@ class FeishuServer:
         self.revoked: set[str] = set()  # tokens answered with 99991663 from now on
         self.scripted: queue.Queue[tuple[int, dict[str, Any], dict[str, str]]] = queue.Queue()
         self._prefix = secrets.token_hex(4)
-        self._socket: ServerConnection | None = None
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        self._ready.wait(5)
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        threading.Thread(target=self.http.serve_forever, args=(0.05,), daemon=True).start()
-        self.domain = f"http://127.0.0.1:{self.http.server_address[1]}"
+        super().__init__()
+        self.domain = self.base
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._serve())
+    def accepted(self, path: str) -> None:
+        self.connected.put(path)
 
-    async def _serve(self) -> None:
-        self._stopped = asyncio.Event()
-        async with serve(self._accept, "127.0.0.1", 0) as server:
-            self.ws_port = next(iter(server.sockets)).getsockname()[1]
-            self._ready.set()
-            await self._stopped.wait()
+    def received(self, socket: ServerConnection, raw: str | bytes) -> None:
+        frame = Frame()
+        frame.ParseFromString(raw)
+        (self.pings if frame.method == 0 else self.answers).put(frame)
 
-    async def _accept(self, socket: ServerConnection) -> None:
-        self._socket = socket
-        assert socket.request is not None
-        self.connected.put(socket.request.path)
-        async for raw in socket:
-            frame = Frame()
-            frame.ParseFromString(raw)
-            (self.pings if frame.method == 0 else self.answers).put(frame)
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                status, answer, headers = server.api(self.path, self.headers, body)
-                data = json.dumps(answer, ensure_ascii=False).encode()
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        return Handler
-
-    def api(self, path: str, headers: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def api(self, path: str, headers: Any, body: dict[str, Any]) -> Answer:
         if path == "/callback/ws/endpoint":
             self.endpoint_calls.append(body)
             if (body.get("AppID"), body.get("AppSecret")) != APP:
@@ -118,34 +77,13 @@ class FeishuServer:
                            ("sum", "1"), ("seq", "0")):
             header = frame.headers.add()
             header.key, header.value = key, value
-        self._call(self._send(frame.SerializeToString()))
+        self.send(frame.SerializeToString())
         while True:
             answer = self.answers.get(timeout=5)
             if {h.key: h.value for h in answer.headers}.get("message_id") == message_id:
                 payload = json.loads(answer.payload)
                 data = payload.get("data")
                 return {"code": payload["code"], "data": json.loads(base64.b64decode(data)) if data else None}
-
-    def drop(self) -> None:
-        """Closes the current socket from the server's side, as Feishu does when it redeploys."""
-        self._call(self._close())
-
-    async def _send(self, raw: bytes) -> None:
-        assert self._socket is not None
-        await self._socket.send(raw)
-
-    async def _close(self) -> None:
-        assert self._socket is not None
-        await self._socket.close()
-
-    def _call(self, coroutine: Any) -> None:
-        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(5)
-
-    def close(self) -> None:
-        self.http.shutdown()
-        self.http.server_close()
-        self._loop.call_soon_threadsafe(self._stopped.set)
-        self._thread.join(5)
 
 
 def _event(event_type: str, event: dict[str, Any]) -> dict[str, Any]:
