@@ -15,6 +15,7 @@ Measured on tests/daemon/data/clusters.jsonl; see docs/incidents.md "How cluster
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -150,11 +151,13 @@ def _read_cached(source: Path, cache_dir: Path) -> tuple[dict[str, int], int]:
         pass  # missing, stale or damaged: parse again
     counts, total = _parse_frequencies(source)
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
         partial = cache.with_name(f".{cache.name}.{os.getpid()}")
+        cache_dir.mkdir(parents=True, exist_ok=True)
         partial.write_bytes(marshal.dumps((stamp, counts, total)))
         os.replace(partial, cache)
-    except OSError as exc:  # a cache we cannot write only costs time
+    except OSError as exc:  # a cache we cannot write only costs time; a half-written one would cost space
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
         log.warning("clustering.frequency_cache_unwritable", path=str(cache), error=str(exc))
     return counts, total
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -246,3 +248,24 @@ def test_word_frequencies_are_kept_in_the_cache_and_read_again_when_jieba_change
     assert _read_cached(source, cache_dir) == ({"村民": 1200, "强拆": 3, "上访": 40}, 1243)
     assert _read_cached(source, cache_dir) == ({"村民": 1200, "强拆": 3, "上访": 40}, 1243)
     assert cached.read_bytes() != b"\x00not marshal"
+
+
+def test_a_full_disk_while_keeping_the_frequencies_leaves_no_partial_copy_behind(tmp_path: Path) -> None:
+    """The copy is written beside its final name and renamed in; a disk that fills up half way must not
+    leave the half-written file in the cache folder for every later start to find."""
+    source = tmp_path / "dict.txt"
+    source.write_text("".join(f"词{i} {i + 1} n\n" for i in range(60_000)), encoding="utf-8")
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    script = (  # a file size limit stands in for the full disk, in a process of its own
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from daemon.incidents.clustering import _read_cached\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))\n"
+        "counts, total = _read_cached(Path(sys.argv[1]), Path(sys.argv[2]))\n"
+        "assert len(counts) == 60_000\n")
+    run = subprocess.run([sys.executable, "-c", script, str(source), str(cache_dir)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert list(cache_dir.iterdir()) == []
